@@ -1,0 +1,84 @@
+"""What a detector reports: a Finding, always with the evidence it rests on.
+
+A finding names the rule, the turn and utterance, the character span in the utterance, the text
+matched (masked for personal data), why it matched, and the regulation the rule cites. The same
+object is streamed to the learner, counted by the rubric and written to the audit log.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policies.models import Action, Severity
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(_Frozen):
+    """Half-open character range [start, end) in the utterance text."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Finding(_Frozen):
+    """A breach of one guardrail."""
+
+    finding_id: str = Field(description="Unique within the session: rule@utterance#n.")
+    rule_id: str
+    rule_kind: str
+    severity: Severity
+    turn: int = Field(ge=0, description="Learner turn (1-based); 0 before the first turn.")
+    utterance_id: str | None = Field(description="None for session-level findings.")
+    revision: int | None = Field(
+        default=None, description="Partial-transcript revision that raised it; None if final."
+    )
+    span: Span | None = None
+    quote: str | None = Field(default=None, description="Matched text; masked for PII.")
+    detail: str = Field(description="Why it matched: the pattern, entity or missing disclosure.")
+    cite: str | None = None
+    actions: tuple[Action, ...] = ()
+    coach: str | None = None
+
+
+class Observation(_Frozen):
+    """Positive evidence: a required disclosure made, with where it was made."""
+
+    rule_id: str
+    turn: int
+    utterance_id: str
+    span: Span
+    quote: str
+
+
+class EvidenceItem(_Frozen):
+    """One piece of evidence behind a rubric criterion's score."""
+
+    rule_id: str
+    outcome: str = Field(description="breached | satisfied | clean")
+    turn: int | None = None
+    utterance_id: str | None = None
+    span: Span | None = None
+    quote: str | None = None
+    note: str
+
+
+class CriterionResult(_Frozen):
+    id: str
+    title: str | None
+    weight: float
+    score: float = Field(ge=0, le=1)
+    evidence: tuple[EvidenceItem, ...]
+
+
+class Scorecard(_Frozen):
+    """The end-of-session score: every criterion with its evidence, blockers first."""
+
+    score: float = Field(ge=0, le=1)
+    pass_mark: float
+    passed: bool
+    blockers_breached: tuple[EvidenceItem, ...]
+    criteria: tuple[CriterionResult, ...]
+    learner_turns: int

@@ -1,0 +1,114 @@
+"""Score a session against the policy's rubric, with evidence behind every point.
+
+A criterion built from guardrails scores the share of its rules never breached. Each rule
+contributes evidence either way: the findings that breached it (turn, span, quote), the place a
+required disclosure was made, or the number of learner turns it stayed clean over. Blockers fail
+the session whatever the score.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from evaluators.findings import CriterionResult, EvidenceItem, Finding, Observation, Scorecard
+from policies.models import Criterion, Policy, Rubric
+
+
+def effective_rubric(policy: Policy) -> Rubric:
+    """The policy's rubric, or one that passes only a session with no breach at all."""
+    if policy.rubric is not None:
+        return policy.rubric
+    everything = Criterion(
+        id="compliance",
+        title="No guardrail breached",
+        weight=1.0,
+        from_guardrails=[rule.id for rule in policy.guardrails],
+    )
+    return Rubric(pass_mark=1.0, criteria=[everything], blockers=[])
+
+
+def _breach_evidence(finding: Finding) -> EvidenceItem:
+    return EvidenceItem(
+        rule_id=finding.rule_id,
+        outcome="breached",
+        turn=finding.turn,
+        utterance_id=finding.utterance_id,
+        span=finding.span,
+        quote=finding.quote,
+        note=f"{finding.severity.value}: {finding.detail}"
+        + (f" [{finding.cite}]" if finding.cite else ""),
+    )
+
+
+def _rule_evidence(
+    rule_id: str,
+    breaches: Sequence[Finding],
+    observation: Observation | None,
+    learner_turns: int,
+) -> list[EvidenceItem]:
+    if breaches:
+        return [_breach_evidence(finding) for finding in breaches]
+    if observation is not None:
+        return [
+            EvidenceItem(
+                rule_id=rule_id,
+                outcome="satisfied",
+                turn=observation.turn,
+                utterance_id=observation.utterance_id,
+                span=observation.span,
+                quote=observation.quote,
+                note=f"required disclosure made at learner turn {observation.turn}",
+            )
+        ]
+    return [
+        EvidenceItem(
+            rule_id=rule_id,
+            outcome="clean",
+            note=f"no breach in {learner_turns} learner turn{'s' if learner_turns != 1 else ''}",
+        )
+    ]
+
+
+def score_session(
+    policy: Policy,
+    findings: Sequence[Finding],
+    observations: Sequence[Observation],
+    learner_turns: int,
+) -> Scorecard:
+    rubric = effective_rubric(policy)
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for finding in sorted(findings, key=lambda item: (item.turn, item.finding_id)):
+        by_rule[finding.rule_id].append(finding)
+    made = {observation.rule_id: observation for observation in observations}
+
+    results = []
+    for criterion in rubric.criteria:
+        evidence: list[EvidenceItem] = []
+        clean = 0
+        for rule_id in criterion.from_guardrails:
+            breaches = by_rule.get(rule_id, [])
+            clean += not breaches
+            evidence += _rule_evidence(rule_id, breaches, made.get(rule_id), learner_turns)
+        results.append(
+            CriterionResult(
+                id=criterion.id,
+                title=criterion.title,
+                weight=criterion.weight,
+                score=round(clean / len(criterion.from_guardrails), 4),
+                evidence=tuple(evidence),
+            )
+        )
+    total_weight = sum(result.weight for result in results)
+    score = round(sum(result.weight * result.score for result in results) / total_weight, 4)
+    blockers = tuple(
+        _breach_evidence(finding) for rule_id in rubric.blockers for finding in by_rule.get(rule_id, [])
+    )
+    return Scorecard(
+        score=score,
+        pass_mark=rubric.pass_mark,
+        passed=score >= rubric.pass_mark and not blockers,
+        blockers_breached=blockers,
+        criteria=tuple(results),
+        learner_turns=learner_turns,
+    )

@@ -1,0 +1,225 @@
+"""Policy format v1: the pydantic models a compliance officer's YAML is validated against.
+
+The models are the single source of truth for the policy language: the YAML loader validates
+against them, `proctor policy schema` exports their JSON Schema for editors, and the canonical
+digest is taken over their normalised dump. Every model forbids unknown fields so that a typo in
+a field name is an error rather than a silently ignored rule.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+RuleId = Annotated[str, Field(pattern=RULE_ID_PATTERN, description="Lower-case rule id.")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Severity(StrEnum):
+    """How serious a breach is; ordered from least to most serious."""
+
+    info = "info"
+    warning = "warning"
+    violation = "violation"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.info: 0, Severity.warning: 1, Severity.violation: 2, Severity.critical: 3}
+
+
+class Action(StrEnum):
+    """What happens when a guardrail fires (see docs/policy-language.md)."""
+
+    coach = "coach"
+    redact = "redact"
+    escalate = "escalate"
+    end_session = "end_session"
+
+
+class Negation(StrEnum):
+    ignore_negated = "ignore_negated"
+    flag_negated = "flag_negated"
+
+
+class Quotation(StrEnum):
+    ignore_quoted = "ignore_quoted"
+    flag_quoted = "flag_quoted"
+
+
+class PiiEntity(StrEnum):
+    US_SSN = "US_SSN"
+    CREDIT_CARD = "CREDIT_CARD"
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    IBAN = "IBAN"
+    DATE_OF_BIRTH = "DATE_OF_BIRTH"
+
+
+class Speaker(StrEnum):
+    learner = "learner"
+    persona = "persona"
+
+
+class Match(_Strict):
+    """Lexical patterns. Phrases match whole words, case-insensitively, with any run of white
+    space between words; a trailing `*` matches any word ending (`guarantee*`). Regexes use
+    Hyperscan syntax (PCRE without back-references or look-around)."""
+
+    phrases: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    regex: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    case_sensitive: bool = False
+
+    @model_validator(mode="after")
+    def _has_a_pattern(self) -> Match:
+        if not self.phrases and not self.regex:
+            raise ValueError("match needs at least one entry in `phrases` or `regex`")
+        return self
+
+
+class _RuleBase(_Strict):
+    id: RuleId
+    title: str | None = None
+    description: str | None = None
+    severity: Severity = Severity.violation
+    cite: str | None = Field(default=None, description="Regulation or internal policy cited.")
+    on_violation: list[Action] = Field(default_factory=lambda: [Action.coach])
+    coach: str | None = Field(default=None, description="Hint shown to the learner on a breach.")
+    applies_to: Speaker = Speaker.learner
+
+
+class LexicalRule(_RuleBase):
+    """Fires when the speaker says one of the phrases or regexes (the default kind)."""
+
+    kind: Literal["lexical"] = "lexical"
+    match: Match
+    negation: Negation = Negation.ignore_negated
+    quotation: Quotation = Quotation.ignore_quoted
+
+
+class PiiRule(_RuleBase):
+    """Fires when the speaker discloses personal data of the listed kinds."""
+
+    kind: Literal["pii"]
+    entities: list[PiiEntity] = Field(min_length=1)
+    default_region: str = Field(
+        default="US", pattern=r"^[A-Z]{2}$", description="Region for phone numbers."
+    )
+
+
+class RequiredDisclosureRule(_RuleBase):
+    """Fires when the speaker has NOT said one of the phrases by learner turn `by_turn`
+    (1-based), or by the end of the session when `by_turn` is absent."""
+
+    kind: Literal["required_disclosure"]
+    match: Match
+    by_turn: int | None = Field(default=None, ge=1)
+    negation: Negation = Negation.ignore_negated
+    quotation: Quotation = Quotation.ignore_quoted
+
+
+RULE_KINDS = ("lexical", "pii", "required_disclosure")
+
+
+def _rule_kind(value: Any) -> str | None:
+    """Rules without `kind` are lexical; an unknown kind is reported by name."""
+    if isinstance(value, dict):
+        kind = value.get("kind", "lexical")
+    else:
+        kind = getattr(value, "kind", None)
+    return kind if kind in RULE_KINDS else None
+
+
+Guardrail = Annotated[
+    Annotated[LexicalRule, Tag("lexical")]
+    | Annotated[PiiRule, Tag("pii")]
+    | Annotated[RequiredDisclosureRule, Tag("required_disclosure")],
+    Discriminator(
+        _rule_kind,
+        custom_error_type="unknown_rule_kind",
+        custom_error_message=f"unknown rule kind; expected one of: {', '.join(RULE_KINDS)}",
+    ),
+]
+
+
+class Criterion(_Strict):
+    """A rubric criterion scored from guardrails: the share of listed rules never breached."""
+
+    id: RuleId
+    title: str | None = None
+    weight: float = Field(gt=0)
+    from_guardrails: list[RuleId] = Field(min_length=1)
+
+
+class Rubric(_Strict):
+    pass_mark: float = Field(ge=0, le=1)
+    criteria: list[Criterion] = Field(min_length=1)
+    blockers: list[RuleId] = Field(
+        default_factory=list, description="Any breach of these fails the session."
+    )
+
+
+class EscalationWhen(_Strict):
+    """Condition over the findings of one session. `severity` matches findings at that
+    severity or above; `rule` narrows to one rule; `count` is how many such findings trigger."""
+
+    severity: Severity | None = None
+    rule: RuleId | None = None
+    count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> EscalationWhen:
+        if self.severity is None and self.rule is None:
+            raise ValueError("`when` needs `severity` or `rule`")
+        return self
+
+
+class Notify(_Strict):
+    notify: str = Field(min_length=1, description="Channel that receives the escalation.")
+
+
+EscalationStep = Literal["end_session", "review"] | Notify
+
+
+class EscalationRule(_Strict):
+    when: EscalationWhen
+    do: list[EscalationStep] = Field(min_length=1)
+
+
+class Policy(_Strict):
+    """A compliance policy, format v1."""
+
+    format: Literal[1] = 1
+    policy: RuleId = Field(description="Policy id, stable across versions.")
+    version: int = Field(ge=1)
+    title: str | None = None
+    jurisdiction: str | None = None
+    citations: dict[str, str] = Field(
+        default_factory=dict, description="Regulations this policy cites, by short name."
+    )
+    knowledge_base: str | None = None
+    guardrails: list[Guardrail] = Field(min_length=1)
+    rubric: Rubric | None = None
+    escalation: list[EscalationRule] = Field(default_factory=list)
+
+    def rule(self, rule_id: str) -> Guardrail:
+        for rule in self.guardrails:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
