@@ -106,6 +106,9 @@ class UtteranceScanner:
         self._encoded = b""
         self._hits: list[LexicalHit] = []
         self._pending: list[tuple[int, int, int]] = []
+        # The extension keeps a borrowed pointer to the handler given when the stream opens and
+        # calls it again on close: hold one reference for the scanner's lifetime.
+        self._handler = self._on_match
 
     @property
     def text(self) -> str:
@@ -130,7 +133,7 @@ class UtteranceScanner:
         if not delta:
             return []
         self._encoded += delta.encode("utf-8")
-        self._stream.scan(delta.encode("utf-8"), match_event_handler=self._on_match)
+        self._stream.scan(delta.encode("utf-8"), match_event_handler=self._handler)
         return self._collect()
 
     def close(self) -> list[LexicalHit]:
@@ -145,15 +148,17 @@ class UtteranceScanner:
         if self._stream is not None:
             self._stream.__exit__(None, None, None)
         assert self._database is not None
-        self._stream = self._database.stream(match_event_handler=self._on_match)
+        self._stream = self._database.stream(match_event_handler=self._handler)
         self._stream.__enter__()
         self._encoded = b""
         self._hits = []
         self._pending = []
 
-    def _on_match(self, pattern_id: int, start: int, end: int, flags: int, context: Any) -> int:
+    def _on_match(
+        self, pattern_id: int, start: int, end: int, flags: int, context: object
+    ) -> bool | None:
         self._pending.append((pattern_id, start, end))
-        return 0
+        return None
 
     def _collect(self) -> list[LexicalHit]:
         found = [

@@ -19,6 +19,12 @@ def _escape_word(word: str) -> str:
     return _APOSTROPHE.join(re.escape(part) for part in parts)
 
 
+def _phrase_end(last_word: str, open_ended: bool) -> str:
+    if open_ended:
+        return r"\w*"
+    return r"\b" if _WORD_CHAR.match(last_word[-1]) else ""
+
+
 def phrase_expression(phrase: str) -> str:
     """Hyperscan (PCRE-subset) expression for a phrase."""
     text = phrase.strip()
@@ -30,8 +36,5 @@ def phrase_expression(phrase: str) -> str:
         raise ValueError(f"phrase {phrase!r} has no words")
     body = _WORD_SEPARATOR.join(_escape_word(word) for word in words)
     start = r"\b" if _WORD_CHAR.match(words[0][0]) else ""
-    if open_ended:
-        end = r"\w*"
-    else:
-        end = r"\b" if _WORD_CHAR.match(words[-1][-1]) else ""
+    end = _phrase_end(words[-1], open_ended)
     return f"{start}{body}{end}"

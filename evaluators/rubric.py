@@ -102,7 +102,9 @@ def score_session(
     total_weight = sum(result.weight for result in results)
     score = round(sum(result.weight * result.score for result in results) / total_weight, 4)
     blockers = tuple(
-        _breach_evidence(finding) for rule_id in rubric.blockers for finding in by_rule.get(rule_id, [])
+        _breach_evidence(finding)
+        for rule_id in rubric.blockers
+        for finding in by_rule.get(rule_id, [])
     )
     return Scorecard(
         score=score,

@@ -117,10 +117,14 @@ class SessionEvaluator:
 
     def end(self) -> list[Finding]:
         """Close the session: every required disclosure still missing becomes a finding."""
-        return self._missing(self._plan.disclosure_rules, self.learner_turns, "the end of the session")
+        return self._missing(
+            self._plan.disclosure_rules, self.learner_turns, "the end of the session"
+        )
 
     def scorecard(self) -> Scorecard:
-        return score_session(self._plan.policy, self.findings, self.observations, self.learner_turns)
+        return score_session(
+            self._plan.policy, self.findings, self.observations, self.learner_turns
+        )
 
     def _turn_of(self, speaker: Speaker, pending: int) -> int:
         return self.learner_turns + pending if speaker is Speaker.learner else self.learner_turns
@@ -140,9 +144,12 @@ class SessionEvaluator:
         found: dict[str, list[_Occurrence]] = defaultdict(list)
         for hit in state.scanner.hits:
             pattern, rule = self._plan.pattern_rule(hit.pattern_id)
-            if isinstance(rule, LexicalRule) and rule.applies_to is state.speaker:
-                if _asserted(rule, text, hit.start):
-                    found[rule.id].append(_Occurrence(rule.id, hit.start, hit.end, pattern.describe()))
+            if (
+                isinstance(rule, LexicalRule)
+                and rule.applies_to is state.speaker
+                and _asserted(rule, text, hit.start)
+            ):
+                found[rule.id].append(_Occurrence(rule.id, hit.start, hit.end, pattern.describe()))
         for pii_rule in self._plan.pii_rules:
             if pii_rule.applies_to is state.speaker:
                 found[pii_rule.id] += _pii_occurrences(pii_rule, text, final)
@@ -226,7 +233,8 @@ class SessionEvaluator:
         return self._missing(due, turn, "learner turn {by_turn}")
 
     def _missing(
-        self, rules: tuple[RequiredDisclosureRule, ...] | list[RequiredDisclosureRule],
+        self,
+        rules: tuple[RequiredDisclosureRule, ...] | list[RequiredDisclosureRule],
         turn: int,
         deadline: str,
     ) -> list[Finding]:
@@ -290,7 +298,9 @@ def _merge_overlaps(items: list[_Occurrence]) -> list[_Occurrence]:
         if merged and item.start < merged[-1].end:
             last = merged[-1]
             if item.end > last.end:
-                merged[-1] = _Occurrence(last.rule_id, last.start, item.end, last.detail, last.is_personal_data)
+                merged[-1] = _Occurrence(
+                    last.rule_id, last.start, item.end, last.detail, last.is_personal_data
+                )
             continue
         merged.append(item)
     return merged

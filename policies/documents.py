@@ -65,17 +65,21 @@ class YamlDocument:
     def plain(self) -> Any:
         return _to_plain(self.tree)
 
-    def locate(self, path: Iterable[str | int]) -> tuple[int, int, FieldPath]:
+    def locate(
+        self, path: Sequence[str | int], at_key: bool = False
+    ) -> tuple[int, int, FieldPath]:
         """Line, column (1-based) and the part of `path` present in the document.
 
         Path elements not found in the tree (pydantic's union tags, or a missing field) are
-        skipped; a missing field is located at the mapping that should hold it.
+        skipped; a missing field is located at the mapping that should hold it. With `at_key`,
+        the last element is located at its key rather than its value (for unknown fields).
         """
         node = self.tree
         line, column = _start_of(node)
         found: list[str | int] = []
-        for part in path:
-            position = _child_position(node, part)
+        for index, part in enumerate(path):
+            last = index == len(path) - 1
+            position = _child_position(node, part, at_key and last)
             if position is None:
                 continue
             line, column = position
@@ -90,13 +94,17 @@ def _start_of(node: Any) -> tuple[int, int]:
     return 0, 0
 
 
-def _child_position(node: Any, part: str | int) -> tuple[int, int] | None:
+def _child_position(node: Any, part: str | int, at_key: bool) -> tuple[int, int] | None:
     if isinstance(node, CommentedMap) and part in node:
         value = node[part]
+        if at_key:
+            key_line, key_column = node.lc.key(part)
+            return key_line, key_column
         if isinstance(value, CommentedMap | CommentedSeq) and len(value) > 0:
             line, column = node.lc.value(part)
             return (line, column) if isinstance(value, CommentedSeq) else node.lc.key(part)
-        return node.lc.value(part)
+        value_line, value_column = node.lc.value(part)
+        return value_line, value_column
     if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
         line, column = node.lc.item(part)
         return line, column
@@ -154,15 +162,42 @@ def _issues_from(error: ValidationError, document: YamlDocument) -> Iterable[Doc
         loc = detail["loc"]
         if detail["type"] == "unknown_rule_kind":
             loc = (*loc, "kind")
-        line, column, path = document.locate(loc)
-        message = _describe(detail)
+        line, column, path = document.locate(loc, at_key=detail["type"] == "extra_forbidden")
+        message = describe_error(detail)
         if (line, column, message) in seen:
             continue
         seen.add((line, column, message))
         yield DocumentIssue(document.source, line, column, path, message)
 
 
-def _describe(detail: Any) -> str:
+def issues_without_lines(
+    error: ValidationError, data: Any, source: str
+) -> list[DocumentIssue]:
+    """For data that did not come from a file (an API body): field paths, no lines."""
+    return [
+        DocumentIssue(source, 0, 0, _present_path(data, detail["loc"]), describe_error(detail))
+        for detail in error.errors(include_url=False)
+    ]
+
+
+def _present_path(data: Any, loc: Sequence[str | int]) -> FieldPath:
+    """The path without pydantic's union tags: elements absent from the data are dropped,
+    except a last element (the missing or unknown field itself)."""
+    kept: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        present = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if present:
+            node = node[part]
+            kept.append(part)
+        elif index == len(loc) - 1:
+            kept.append(part)
+    return tuple(kept)
+
+
+def describe_error(detail: Any) -> str:
     kind = detail["type"]
     loc = detail["loc"]
     if kind == "missing":

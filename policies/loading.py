@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from policies.documents import (
     DocumentError,
     DocumentIssue,
     YamlDocument,
+    issues_without_lines,
     located_issue,
     parse_yaml,
     read_yaml,
@@ -37,7 +40,10 @@ def policy_from_document(document: YamlDocument) -> Policy:
 
 def policy_from_mapping(data: dict[str, Any], source: str = "<policy>") -> Policy:
     """Validate already-parsed data (an API body); errors carry field paths but no lines."""
-    policy = Policy.model_validate(data)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as error:
+        raise DocumentError(issues_without_lines(error, data, source)) from None
     problems = list(reference_problems(policy))
     if problems:
         raise DocumentError([DocumentIssue(source, 0, 0, path, msg) for path, msg in problems])

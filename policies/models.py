@@ -41,7 +41,12 @@ class Severity(StrEnum):
         return _SEVERITY_RANK[self]
 
 
-_SEVERITY_RANK = {Severity.info: 0, Severity.warning: 1, Severity.violation: 2, Severity.critical: 3}
+_SEVERITY_RANK = {
+    Severity.info: 0,
+    Severity.warning: 1,
+    Severity.violation: 2,
+    Severity.critical: 3,
+}
 
 
 class Action(StrEnum):
@@ -139,10 +144,7 @@ RULE_KINDS = ("lexical", "pii", "required_disclosure")
 
 def _rule_kind(value: Any) -> str | None:
     """Rules without `kind` are lexical; an unknown kind is reported by name."""
-    if isinstance(value, dict):
-        kind = value.get("kind", "lexical")
-    else:
-        kind = getattr(value, "kind", None)
+    kind = value.get("kind", "lexical") if isinstance(value, dict) else getattr(value, "kind", None)
     return kind if kind in RULE_KINDS else None
 
 

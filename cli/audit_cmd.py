@@ -1,0 +1,43 @@
+"""`proctor audit verify|export`: what an auditor runs, offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from audit import SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
+from cli.home import ProctorHome
+
+EXIT_FAILED = 1
+AUDIT_ORIGIN = "proctor.local/audit"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="audit_command", required=True)
+    verify = commands.add_parser("verify", help="verify an evidence bundle offline")
+    verify.add_argument("bundle", type=Path)
+    verify.add_argument("--json", action="store_true", help="machine-readable report")
+    export = commands.add_parser("export", help="export the audit log to a bundle directory")
+    export.add_argument("--out", type=Path, required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.audit_command == "export":
+        home = ProctorHome.from_environment().ensure()
+        store = SQLiteRecordStore(home.audit_db)
+        summary = export_bundle(store, SigningKey.load_or_create(home.signing_key), args.out, AUDIT_ORIGIN)
+        print(f"{args.out}: {summary.records} records exported")
+        return 0
+    report = verify_bundle(args.bundle)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif report.ok:
+        print(f"{args.bundle}: OK — {report.records_checked} records, {report.sessions} sessions, "
+              "every signature, sequence number and session chain verified")
+    else:
+        for problem in report.problems:
+            print(f"{args.bundle}: {problem}", file=sys.stderr)
+        print(f"{args.bundle}: FAILED — {len(report.problems)} problem(s)", file=sys.stderr)
+    return 0 if report.ok else EXIT_FAILED

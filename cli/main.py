@@ -1,0 +1,44 @@
+"""The `proctor` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from cli import audit_cmd, demo, evaluate_cmd, policy_cmd
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="proctor",
+        description="Compliance guardrails, scoring and signed evidence for role-play training.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, module, text in (
+        ("demo", demo, "stream a sample role-play through the live loop and verify its evidence"),
+        ("policy", policy_cmd, "lint a policy or print the policy JSON Schema"),
+        ("evaluate", evaluate_cmd, "evaluate a recorded transcript; findings and score as JSON"),
+        ("audit", audit_cmd, "verify or export signed evidence bundles"),
+    ):
+        sub = commands.add_parser(name, help=text, description=text)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Command = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

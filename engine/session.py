@@ -1,0 +1,257 @@
+"""The session loop: utterances in, events out, every durable event recorded before it is returned.
+
+A Session owns one learner's practice run against one compiled policy. `ingest` evaluates a
+partial or final utterance, reacts to new findings (coaching, escalation, ending the session) and
+hands the resulting events to the recorder in one batch. If the recorder cannot make them
+durable, the session fails closed: it raises and accepts nothing more, so there is no practice
+that the audit log does not hold.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Protocol
+
+from engine.clock import Clock, system_clock
+from engine.escalation import Escalator
+from engine.events import (
+    EndReason,
+    EscalationTriggered,
+    FlagRaised,
+    FlagRetracted,
+    ObjectiveProgress,
+    PersonaFinal,
+    PolicyVersion,
+    ScoreComputed,
+    SessionEnded,
+    SessionEvent,
+    SessionStarted,
+    UtteranceFinal,
+    UtterancePartial,
+)
+from engine.inputs import FinalUtterance, PartialUtterance, UtteranceInput
+from evaluators.findings import Finding, Scorecard
+from evaluators.plan import PolicyPlan
+from evaluators.session import FinalOutcome, SessionEvaluator, UtteranceClosedError
+from policies.models import Speaker
+
+
+class EventRecorder(Protocol):
+    """Makes events durable; raises if it cannot."""
+
+    def record(
+        self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
+    ) -> None: ...
+
+
+class Notifier(Protocol):
+    def notify(self, escalation: EscalationTriggered) -> None: ...
+
+
+class SessionState(StrEnum):
+    created = "created"
+    active = "active"
+    ended = "ended"
+    failed = "failed"
+
+
+class SessionError(Exception):
+    """Base class for errors a client of the session loop should show to a person."""
+
+
+class SessionNotActiveError(SessionError):
+    pass
+
+
+class InvalidUtteranceError(SessionError):
+    pass
+
+
+class RecordingFailedError(SessionError):
+    """The audit log could not make events durable; the session is closed."""
+
+
+class Session:
+    def __init__(
+        self,
+        plan: PolicyPlan,
+        *,
+        learner: str,
+        session_id: str | None = None,
+        recorder: EventRecorder | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock = system_clock,
+        scenario: str | None = None,
+    ) -> None:
+        self.plan = plan
+        self.learner = learner
+        self.session_id = session_id or str(uuid.uuid4())
+        self.scenario = scenario
+        self.policy_version = PolicyVersion(
+            id=plan.policy.policy, version=plan.policy.version, digest=plan.digest
+        )
+        self._recorder = recorder
+        self._notifier = notifier
+        self._clock = clock
+        self._evaluator = SessionEvaluator(plan)
+        self._escalator = Escalator(plan.policy, self.session_id, clock)
+        self.state = SessionState.created
+        self.scorecard: Scorecard | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self._evaluator.findings
+
+    @property
+    def learner_turns(self) -> int:
+        return self._evaluator.learner_turns
+
+    def start(self) -> list[SessionEvent]:
+        if self.state is not SessionState.created:
+            raise SessionNotActiveError(f"session {self.session_id} was already started")
+        self.state = SessionState.active
+        started = SessionStarted(
+            session_id=self.session_id,
+            at=self._clock(),
+            learner=self.learner,
+            policy=self.policy_version,
+            scenario=self.scenario,
+        )
+        return self._emit([started])
+
+    def ingest(self, utterance: UtteranceInput) -> list[SessionEvent]:
+        self._require_active()
+        try:
+            if isinstance(utterance, PartialUtterance):
+                events, ends = self._partial(utterance)
+            else:
+                events, ends = self._final(utterance)
+        except UtteranceClosedError as error:
+            raise InvalidUtteranceError(str(error)) from None
+        if ends:
+            events += self._closing_events("ended_by_policy")
+        return self._emit(events)
+
+    def end(self, reason: EndReason = "completed") -> list[SessionEvent]:
+        self._require_active()
+        missing = self._evaluator.end()
+        events: list[SessionEvent] = [self._flag(finding) for finding in missing]
+        reaction = self._escalator.react(missing)
+        events += reaction.events
+        events += self._closing_events(reason)
+        return self._emit(events)
+
+    def _partial(self, utterance: PartialUtterance) -> tuple[list[SessionEvent], bool]:
+        new = self._evaluator.partial(
+            utterance.utterance_id, utterance.revision, utterance.text, utterance.speaker
+        )
+        events: list[SessionEvent] = [
+            UtterancePartial(
+                session_id=self.session_id,
+                at=self._clock(),
+                utterance_id=utterance.utterance_id,
+                revision=utterance.revision,
+                speaker=utterance.speaker,
+                text=utterance.text,
+            )
+        ]
+        return self._with_reactions(events, new)
+
+    def _final(self, utterance: FinalUtterance) -> tuple[list[SessionEvent], bool]:
+        outcome = self._evaluator.final(utterance.utterance_id, utterance.text, utterance.speaker)
+        events: list[SessionEvent] = [self._final_event(utterance, outcome)]
+        events += [
+            FlagRetracted(
+                session_id=self.session_id,
+                at=self._clock(),
+                finding_id=finding.finding_id,
+                rule_id=finding.rule_id,
+                reason="not present in the final transcript",
+            )
+            for finding in outcome.retracted
+        ]
+        events += [
+            ObjectiveProgress(
+                session_id=self.session_id,
+                at=self._clock(),
+                objective_id=observation.rule_id,
+                satisfied=True,
+                evidence=observation,
+            )
+            for observation in outcome.observations
+        ]
+        return self._with_reactions(events, outcome.new_findings)
+
+    def _final_event(
+        self, utterance: FinalUtterance, outcome: FinalOutcome
+    ) -> UtteranceFinal | PersonaFinal:
+        if utterance.speaker is Speaker.persona:
+            return PersonaFinal(
+                session_id=self.session_id,
+                at=self._clock(),
+                utterance_id=utterance.utterance_id,
+                turn=outcome.turn,
+                text=outcome.recordable_text,
+            )
+        return UtteranceFinal(
+            session_id=self.session_id,
+            at=self._clock(),
+            utterance_id=utterance.utterance_id,
+            turn=outcome.turn,
+            speaker=utterance.speaker,
+            text=outcome.recordable_text,
+            redacted=tuple(outcome.redacted_spans),
+        )
+
+    def _with_reactions(
+        self, events: list[SessionEvent], new: Sequence[Finding]
+    ) -> tuple[list[SessionEvent], bool]:
+        events += [self._flag(finding) for finding in new]
+        reaction = self._escalator.react(new)
+        events += reaction.events
+        return events, reaction.end_session
+
+    def _flag(self, finding: Finding) -> FlagRaised:
+        return FlagRaised(
+            session_id=self.session_id,
+            at=self._clock(),
+            finding=finding,
+            provisional=finding.revision is not None,
+        )
+
+    def _closing_events(self, reason: EndReason) -> list[SessionEvent]:
+        self.scorecard = self._evaluator.scorecard()
+        return [
+            ScoreComputed(session_id=self.session_id, at=self._clock(), scorecard=self.scorecard),
+            SessionEnded(
+                session_id=self.session_id,
+                at=self._clock(),
+                reason=reason,
+                learner_turns=self.learner_turns,
+                findings=len(self.findings),
+            ),
+        ]
+
+    def _require_active(self) -> None:
+        if self.state is not SessionState.active:
+            raise SessionNotActiveError(f"session {self.session_id} is {self.state.value}")
+
+    def _emit(self, events: list[SessionEvent]) -> list[SessionEvent]:
+        durable = [event for event in events if event.durable]
+        if self._recorder is not None and durable:
+            try:
+                self._recorder.record(self.session_id, self.policy_version, durable)
+            except Exception as error:
+                self.state = SessionState.failed
+                raise RecordingFailedError(
+                    f"session {self.session_id} stopped: audit record not durable ({error})"
+                ) from error
+        if any(isinstance(event, SessionEnded) for event in events):
+            self.state = SessionState.ended
+        if self._notifier is not None:
+            for event in events:
+                if isinstance(event, EscalationTriggered) and event.channels:
+                    self._notifier.notify(event)
+        return events
