@@ -27,15 +27,19 @@ def run(args: argparse.Namespace) -> int:
     if args.audit_command == "export":
         home = ProctorHome.from_environment().ensure()
         store = SQLiteRecordStore(home.audit_db)
-        summary = export_bundle(store, SigningKey.load_or_create(home.signing_key), args.out, AUDIT_ORIGIN)
+        summary = export_bundle(
+            store, SigningKey.load_or_create(home.signing_key), args.out, AUDIT_ORIGIN
+        )
         print(f"{args.out}: {summary.records} records exported")
         return 0
     report = verify_bundle(args.bundle)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif report.ok:
-        print(f"{args.bundle}: OK — {report.records_checked} records, {report.sessions} sessions, "
-              "every signature, sequence number and session chain verified")
+        print(
+            f"{args.bundle}: OK — {report.records_checked} records, {report.sessions} sessions, "
+            "every signature, sequence number and session chain verified"
+        )
     else:
         for problem in report.problems:
             print(f"{args.bundle}: {problem}", file=sys.stderr)

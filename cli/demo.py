@@ -1,4 +1,4 @@
-"""`proctor demo`: a sample role-play streamed through the live loop, ending in a verified bundle."""
+"""`proctor demo`: a sample role-play through the live loop, ending in a verified bundle."""
 
 from __future__ import annotations
 

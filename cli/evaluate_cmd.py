@@ -39,15 +39,16 @@ def evaluate_transcript(policy_path: Path, transcript_path: Path, learner: str) 
     return {
         "policy": session.policy_version.model_dump(mode="json"),
         "transcript": str(transcript_path),
-        "findings": [e.finding.model_dump(mode="json") for e in events if isinstance(e, FlagRaised)],
+        "findings": [
+            e.finding.model_dump(mode="json") for e in events if isinstance(e, FlagRaised)
+        ],
         "disclosures": [
             e.evidence.model_dump(mode="json")
             for e in events
             if isinstance(e, ObjectiveProgress) and e.evidence is not None
         ],
-        "ended_by_policy": session.findings and any(
-            getattr(e, "reason", None) == "ended_by_policy" for e in events
-        ),
+        "ended_by_policy": session.findings
+        and any(getattr(e, "reason", None) == "ended_by_policy" for e in events),
         "score": session.scorecard.model_dump(mode="json"),
     }
 

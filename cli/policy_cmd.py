@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         if issues or policy is None:
             failed = True
             continue
-        print(f"{path}: ok — {policy.policy} v{policy.version}, {len(policy.guardrails)} rules, "
-              f"{policy_digest(policy)}")
+        print(
+            f"{path}: ok — {policy.policy} v{policy.version}, {len(policy.guardrails)} rules, "
+            f"{policy_digest(policy)}"
+        )
     return EXIT_INVALID if failed else 0

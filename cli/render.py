@@ -25,7 +25,9 @@ def finding_line(finding: Finding) -> str:
 def flag_line(event: FlagRaised) -> str:
     finding = event.finding
     when = (
-        f"partial rev {finding.revision}" if finding.revision is not None else f"turn {finding.turn}"
+        f"partial rev {finding.revision}"
+        if finding.revision is not None
+        else f"turn {finding.turn}"
     )
     return f"  FLAG ({when}) {finding_line(finding)}"
 
@@ -61,7 +63,9 @@ def scorecard_lines(card: Scorecard) -> list[str]:
         ]
     for criterion in card.criteria:
         title = criterion.title or criterion.id
-        lines.append(f"  {criterion.id} ({title}): {criterion.score:.2f} x weight {criterion.weight}")
+        lines.append(
+            f"  {criterion.id} ({title}): {criterion.score:.2f} x weight {criterion.weight}"
+        )
         for item in criterion.evidence:
             where = f"turn {item.turn}, " if item.turn is not None else ""
             quote = f' "{item.quote}"' if item.quote else ""

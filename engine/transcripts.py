@@ -73,7 +73,9 @@ def _parse_jsonl(raw: str, source: str, learner: str) -> list[TranscriptLine]:
         name, said = item.get("speaker"), item.get("text")
         for field, value in (("speaker", name), ("text", said)):
             if not isinstance(value, str) or not value.strip():
-                raise TranscriptError(f"{source}:{number}: field `{field}` must be a non-empty string")
+                raise TranscriptError(
+                    f"{source}:{number}: field `{field}` must be a non-empty string"
+                )
         assert isinstance(name, str) and isinstance(said, str)
         lines.append(_line(name.strip(), said.strip(), number, learner))
     return lines

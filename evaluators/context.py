@@ -56,7 +56,9 @@ def is_negated(text: str, start: int) -> bool:
     words = [_normalise(word) for word in _WORD.findall(clause_before(text, start))]
     window = words[-NEGATION_WINDOW_WORDS:]
     following: list[str | None] = [*window[1:], None]
-    return any(_is_negation_cue(word, after) for word, after in zip(window, following, strict=False))
+    return any(
+        _is_negation_cue(word, after) for word, after in zip(window, following, strict=False)
+    )
 
 
 def is_quoted(text: str, start: int) -> bool:

@@ -65,9 +65,7 @@ class YamlDocument:
     def plain(self) -> Any:
         return _to_plain(self.tree)
 
-    def locate(
-        self, path: Sequence[str | int], at_key: bool = False
-    ) -> tuple[int, int, FieldPath]:
+    def locate(self, path: Sequence[str | int], at_key: bool = False) -> tuple[int, int, FieldPath]:
         """Line, column (1-based) and the part of `path` present in the document.
 
         Path elements not found in the tree (pydantic's union tags, or a missing field) are
@@ -170,9 +168,7 @@ def _issues_from(error: ValidationError, document: YamlDocument) -> Iterable[Doc
         yield DocumentIssue(document.source, line, column, path, message)
 
 
-def issues_without_lines(
-    error: ValidationError, data: Any, source: str
-) -> list[DocumentIssue]:
+def issues_without_lines(error: ValidationError, data: Any, source: str) -> list[DocumentIssue]:
     """For data that did not come from a file (an API body): field paths, no lines."""
     return [
         DocumentIssue(source, 0, 0, _present_path(data, detail["loc"]), describe_error(detail))

@@ -37,12 +37,16 @@ class ListRecorder:
     def __init__(self) -> None:
         self.batches: list[list[SessionEvent]] = []
 
-    def record(self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]) -> None:
+    def record(
+        self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
+    ) -> None:
         self.batches.append(list(events))
 
 
 class BrokenRecorder:
-    def record(self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]) -> None:
+    def record(
+        self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
+    ) -> None:
         raise OSError("disk full")
 
 

@@ -19,16 +19,20 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_plain_format_with_comments_and_blank_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "t.txt", "# a call\n\ndoctor: Hi: there\nlearner:  Hello  \n")
     lines = load_transcript(path)
-    assert [(l.speaker, l.name, l.text, l.line) for l in lines] == [
+    assert [(line.speaker, line.name, line.text, line.line) for line in lines] == [
         (Speaker.persona, "doctor", "Hi: there", 3),
         (Speaker.learner, "learner", "Hello", 4),
     ]
 
 
 def test_jsonl_format_and_custom_learner_name(tmp_path: Path) -> None:
-    path = write(tmp_path, "t.jsonl", '{"speaker": "rep", "text": "Hi"}\n\n{"speaker": "doc", "text": "Yes"}\n')
+    path = write(
+        tmp_path,
+        "t.jsonl",
+        '{"speaker": "rep", "text": "Hi"}\n\n{"speaker": "doc", "text": "Yes"}\n',
+    )
     lines = load_transcript(path, learner_speaker="REP")
-    assert [l.speaker for l in lines] == [Speaker.learner, Speaker.persona]
+    assert [line.speaker for line in lines] == [Speaker.learner, Speaker.persona]
 
 
 @pytest.mark.parametrize(
@@ -48,7 +52,9 @@ def test_errors_name_file_and_line(tmp_path: Path, name: str, text: str, message
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=300), st.sampled_from(["t.txt", "t.jsonl"]))
-def test_any_file_parses_or_raises_transcript_error(tmp_path_factory: pytest.TempPathFactory, text: str, name: str) -> None:
+def test_any_file_parses_or_raises_transcript_error(
+    tmp_path_factory: pytest.TempPathFactory, text: str, name: str
+) -> None:
     path = tmp_path_factory.mktemp("fuzz") / name
     path.write_text(text, encoding="utf-8")
     try:

@@ -112,7 +112,7 @@ def test_same_finding_never_raised_twice_for_one_utterance(plan) -> None:  # typ
     evaluator = SessionEvaluator(plan)
     raised = []
     text = ""
-    for word in "honestly I guarantee guaranteed results".split():
+    for word in ["honestly", "I", "guarantee", "guaranteed", "results"]:
         text = f"{text} {word}".strip()
         raised += evaluator.partial("u", len(raised) + len(text), text)
     outcome = evaluator.final("u", text)

@@ -20,7 +20,10 @@ def found(text: str, region: str = "US") -> list[tuple[str, str]]:
         ("social security number 536221234", [("US_SSN", "536221234")]),
         ("card 4111 1111 1111 1111 please", [("CREDIT_CARD", "4111 1111 1111 1111")]),
         ("amex 3782-822463-10005 ok", [("CREDIT_CARD", "3782-822463-10005")]),
-        ("write to jane.doe+rx@clinic.example.org today", [("EMAIL", "jane.doe+rx@clinic.example.org")]),
+        (
+            "write to jane.doe+rx@clinic.example.org today",
+            [("EMAIL", "jane.doe+rx@clinic.example.org")],
+        ),
         ("call (212) 555-0143 after five", [("PHONE", "(212) 555-0143")]),
         ("IBAN GB82 WEST 1234 5698 7654 32.", [("IBAN", "GB82 WEST 1234 5698 7654 32")]),
         ("she was born on 14 March 1985", [("DATE_OF_BIRTH", "14 March 1985")]),

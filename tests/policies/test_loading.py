@@ -46,7 +46,8 @@ def test_unknown_field_names_line_column_and_path() -> None:
 
 def test_wrong_type_is_located_at_the_value() -> None:
     assert _errors(MINIMAL.replace("version: 1", "version: one")) == [
-        "p.yaml:2:10: version: Input should be a valid integer, unable to parse string as an integer"
+        "p.yaml:2:10: version: Input should be a valid integer, "
+        "unable to parse string as an integer"
     ]
 
 
@@ -63,7 +64,10 @@ def test_missing_required_field() -> None:
 
 
 def test_several_errors_are_all_reported_in_order() -> None:
-    text = MINIMAL.replace("version: 1", "version: 0") + "  - id: p\n    kind: pii\n    entities: [SSN]\n"
+    text = (
+        MINIMAL.replace("version: 1", "version: 0")
+        + "  - id: p\n    kind: pii\n    entities: [SSN]\n"
+    )
     errors = _errors(text)
     assert len(errors) == 2
     assert errors[0].startswith("p.yaml:2:10: version:")
@@ -91,7 +95,9 @@ def test_yaml_syntax_error_and_duplicate_keys() -> None:
 
 def test_non_mapping_documents_are_rejected() -> None:
     assert _errors("") == ["p.yaml:1:1: expected a mapping at the top, found an empty file"]
-    assert _errors("- a\n- b\n") == ["p.yaml:1:1: expected a mapping at the top, found a CommentedSeq"]
+    assert _errors("- a\n- b\n") == [
+        "p.yaml:1:1: expected a mapping at the top, found a CommentedSeq"
+    ]
 
 
 def test_missing_file_is_a_document_error(tmp_path: Path) -> None:
@@ -140,7 +146,9 @@ def test_any_text_loads_or_fails_with_located_errors(text: str) -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(["id", "match", "severity", "kind", "cite", "bogus", "entities", "by_turn"]),
+        st.sampled_from(
+            ["id", "match", "severity", "kind", "cite", "bogus", "entities", "by_turn"]
+        ),
         min_size=1,
         max_size=5,
         unique=True,
