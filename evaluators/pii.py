@@ -48,6 +48,11 @@ _DATE = re.compile(
 _BIRTH_CONTEXT = re.compile(
     r"\b(born|birth|birthday|dob|d\.o\.b\.?|date of birth|birthdate)\b", re.IGNORECASE
 )
+_PHONE_CONTEXT = re.compile(
+    r"\b(call|calls|called|phone|mobile|cell|tel|telephone|number|reach|text|fax|dial)\b",
+    re.IGNORECASE,
+)
+PHONE_CONTEXT_CHARS = 40
 BIRTH_CONTEXT_CHARS = 40
 SSN_CONTEXT_CHARS = 40
 
@@ -83,9 +88,19 @@ def _iban_hits(text: str, region: str) -> Iterator[PiiHit]:
 
 
 def _phone_hits(text: str, region: str) -> Iterator[PiiHit]:
-    matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
-    for match in matcher:
-        yield PiiHit(PiiEntity.PHONE, match.start, match.end, match.raw_string, "valid number")
+    """Valid numbers for the region always; merely possible ones when the speaker says it is a
+    number (context words before it) or dials it internationally (a leading +)."""
+    lenient = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
+    for match in lenient:
+        if phonenumbers.is_valid_number(match.number):
+            check = "valid number"
+        elif match.raw_string.startswith("+"):
+            check = "possible international number"
+        elif _PHONE_CONTEXT.search(text[max(0, match.start - PHONE_CONTEXT_CHARS) : match.start]):
+            check = "possible number + context"
+        else:
+            continue
+        yield PiiHit(PiiEntity.PHONE, match.start, match.end, match.raw_string, check)
 
 
 def _birth_date_hits(text: str, region: str) -> Iterator[PiiHit]:

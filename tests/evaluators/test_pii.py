@@ -48,7 +48,7 @@ def test_personal_data_is_found(text: str, expected: list[tuple[str, str]]) -> N
         "the trial ran 03/14/2019 to 06/30/2020",  # dates without birth context
         "lowered systolic by 11 mmHg at 80 mg in 1,842 adults",
         "reference 536221234",  # nine digits without SSN context
-        "call 555-0100",  # too short to be a valid number
+        "batch 555-0100 expired",  # a possible local number, but nothing says it is a phone
     ],
 )
 def test_look_alikes_do_not_fire(text: str) -> None:
@@ -57,6 +57,11 @@ def test_look_alikes_do_not_fire(text: str) -> None:
 
 def test_card_number_is_not_also_reported_as_phone() -> None:
     assert [entity for entity, _ in found("4111-1111-1111-1111")] == ["CREDIT_CARD"]
+
+
+def test_possible_number_needs_context_or_international_prefix() -> None:
+    assert found("call me on 555-0100") == [("PHONE", "555-0100")]
+    assert found("dial +44 7700 900123 now") == [("PHONE", "+44 7700 900123")]
 
 
 def test_region_decides_national_phone_numbers() -> None:
