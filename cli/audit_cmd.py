@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         summary = export_bundle(
             store, SigningKey.load_or_create(home.signing_key), args.out, AUDIT_ORIGIN
         )
-        print(f"{args.out}: {summary.records} records exported")
+        print(f"{args.out}: {summary.count} records exported")
         return 0
     report = verify_bundle(args.bundle)
     if args.json:

@@ -18,9 +18,9 @@ from cli.render import (
 from engine import (
     CoachingHint,
     EscalationTriggered,
-    FinalUtterance,
     FlagRaised,
     FlagRetracted,
+    PartialUtterance,
     Session,
     SessionEvent,
 )
@@ -28,15 +28,20 @@ from engine.recording import AuditRecorder
 from engine.replay import replay_inputs
 from engine.transcripts import load_transcript
 from evaluators import compile_policy
-from policies import load_policy, pack_path
+from policies import Speaker, load_policy, pack_path
 
 AUDIT_ORIGIN = "proctor.local/audit"
 
 
-class PrintingNotifier:
+class CountingNotifier:
+    """Stands in for the firm's escalation channels: counts what each channel received."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, int] = {}
+
     def notify(self, escalation: EscalationTriggered) -> None:
         for channel in escalation.channels:
-            print(f"  -> notified {channel} ({escalation.trigger}, {escalation.severity})")
+            self.received[channel] = self.received.get(channel, 0) + 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,18 +71,22 @@ def run(args: argparse.Namespace) -> int:
     lines = load_transcript(transcript)
     key = SigningKey.load_or_create(home.signing_key)
     store = SQLiteRecordStore(home.audit_db)
+    notifier = CountingNotifier()
     session = Session(
         compile_policy(policy),
         learner=args.learner,
         recorder=AuditRecorder(AuditLog(store, key)),
-        notifier=PrintingNotifier(),
+        notifier=notifier,
         scenario=f"{args.pack}:{transcript.name}",
     )
-    print(f"Proctor demo — policy {policy.policy} v{policy.version} ({session.plan.digest[:19]}…)")
+    digest = session.plan.digest[:12]
+    print(f"Proctor demo — policy {policy.policy} v{policy.version} (digest {digest}…)")
     print(f"Home: {home.root}    Session: {session.session_id}\n")
     session.start()
     for line, utterance in replay_inputs(lines):
-        if isinstance(utterance, FinalUtterance):
+        if utterance.speaker is Speaker.persona or (
+            isinstance(utterance, PartialUtterance) and utterance.revision == 0
+        ):
             print(f"{line.name}: {line.text}")
         elif args.pace:
             time.sleep(args.pace)
@@ -90,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         for event in session.end():
             _print_event(event)
     assert session.scorecard is not None
+    sent = ", ".join(f"{channel} x{count}" for channel, count in notifier.received.items())
+    print(f"\nEscalations delivered: {sent or 'none'}")
     print()
     print("\n".join(scorecard_lines(session.scorecard)))
 
@@ -97,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     summary = export_bundle(store, key, out, AUDIT_ORIGIN)
     report = verify_bundle(out)
     print(f"\nEvidence bundle: {out}")
-    print(f"  {summary.records} signed records; verification: {'OK' if report.ok else 'FAILED'}")
+    print(f"  {summary.count} signed records; verification: {'OK' if report.ok else 'FAILED'}")
     for problem in report.problems:
         print(f"  {problem.code}: {problem.message}")
     store.close()

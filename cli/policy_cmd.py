@@ -56,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
             continue
         print(
             f"{path}: ok — {policy.policy} v{policy.version}, {len(policy.guardrails)} rules, "
-            f"{policy_digest(policy)}"
+            f"digest {policy_digest(policy)}"
         )
     return EXIT_INVALID if failed else 0

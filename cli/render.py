@@ -25,7 +25,7 @@ def finding_line(finding: Finding) -> str:
 def flag_line(event: FlagRaised) -> str:
     finding = event.finding
     when = (
-        f"partial rev {finding.revision}"
+        f"live, word {finding.revision + 1}"
         if finding.revision is not None
         else f"turn {finding.turn}"
     )

@@ -20,8 +20,14 @@ DEFAULT_CHANNEL = "compliance"
 
 @dataclass
 class Reaction:
+    """Events to emit, and the findings (if any) on whose account the session must end."""
+
     events: list[CoachingHint | EscalationTriggered] = field(default_factory=list)
-    end_session: bool = False
+    ending_findings: set[str] = field(default_factory=set)
+
+    @property
+    def end_session(self) -> bool:
+        return bool(self.ending_findings)
 
 
 def _matches(rule: EscalationRule, finding: Finding) -> bool:
@@ -45,6 +51,10 @@ class Escalator:
             self._escalation_rules(finding, reaction)
         return reaction
 
+    def withdraw(self, finding_ids: set[str]) -> None:
+        """Retracted findings no longer count towards any escalation rule."""
+        self._matched = [[i for i in ids if i not in finding_ids] for ids in self._matched]
+
     def _rule_actions(self, finding: Finding, reaction: Reaction) -> None:
         if Action.coach in finding.actions:
             reaction.events.append(
@@ -67,7 +77,8 @@ class Escalator:
                     review=False,
                 )
             )
-            reaction.end_session |= ends
+            if ends:
+                reaction.ending_findings.add(finding.finding_id)
 
     def _escalation_rules(self, finding: Finding, reaction: Reaction) -> None:
         for index, rule in enumerate(self._policy.escalation):
@@ -88,7 +99,8 @@ class Escalator:
                 finding_ids=tuple(matched[-rule.when.count :]),
             )
             reaction.events.append(event)
-            reaction.end_session |= ends
+            if ends:
+                reaction.ending_findings.update(event.finding_ids)
 
     def _escalation(
         self,

@@ -99,6 +99,7 @@ class Session:
         self._escalator = Escalator(plan.policy, self.session_id, clock)
         self.state = SessionState.created
         self.scorecard: Scorecard | None = None
+        self._pending_end: dict[str, set[str]] = {}
 
     @property
     def findings(self) -> list[Finding]:
@@ -131,17 +132,19 @@ class Session:
         except UtteranceClosedError as error:
             raise InvalidUtteranceError(str(error)) from None
         if ends:
-            events += self._closing_events("ended_by_policy")
+            events += self._finishing_events("ended_by_policy")
         return self._emit(events)
 
     def end(self, reason: EndReason = "completed") -> list[SessionEvent]:
         self._require_active()
+        return self._emit(self._finishing_events(reason))
+
+    def _finishing_events(self, reason: EndReason) -> list[SessionEvent]:
+        """Missing disclosures become findings, then the score, then the end."""
         missing = self._evaluator.end()
         events: list[SessionEvent] = [self._flag(finding) for finding in missing]
-        reaction = self._escalator.react(missing)
-        events += reaction.events
-        events += self._closing_events(reason)
-        return self._emit(events)
+        events += self._escalator.react(missing).events
+        return events + self._closing_events(reason)
 
     def _partial(self, utterance: PartialUtterance) -> tuple[list[SessionEvent], bool]:
         new = self._evaluator.partial(
@@ -157,11 +160,18 @@ class Session:
                 text=utterance.text,
             )
         ]
-        return self._with_reactions(events, new)
+        events, ending = self._with_reactions(events, new)
+        # A provisional flag may still be withdrawn by the final transcript: end only then.
+        if ending:
+            self._pending_end.setdefault(utterance.utterance_id, set()).update(ending)
+        return events, False
 
     def _final(self, utterance: FinalUtterance) -> tuple[list[SessionEvent], bool]:
         outcome = self._evaluator.final(utterance.utterance_id, utterance.text, utterance.speaker)
         events: list[SessionEvent] = [self._final_event(utterance, outcome)]
+        withdrawn = {finding.finding_id for finding in outcome.retracted}
+        self._escalator.withdraw(withdrawn)
+        confirmed_end = self._pending_end.pop(utterance.utterance_id, set()) - withdrawn
         events += [
             FlagRetracted(
                 session_id=self.session_id,
@@ -182,7 +192,8 @@ class Session:
             )
             for observation in outcome.observations
         ]
-        return self._with_reactions(events, outcome.new_findings)
+        events, ending = self._with_reactions(events, outcome.new_findings)
+        return events, bool(ending or confirmed_end)
 
     def _final_event(
         self, utterance: FinalUtterance, outcome: FinalOutcome
@@ -207,11 +218,13 @@ class Session:
 
     def _with_reactions(
         self, events: list[SessionEvent], new: Sequence[Finding]
-    ) -> tuple[list[SessionEvent], bool]:
+    ) -> tuple[list[SessionEvent], set[str]]:
+        """Flags for new findings and the reactions to them; returns the findings that end
+        the session, if any."""
         events += [self._flag(finding) for finding in new]
         reaction = self._escalator.react(new)
         events += reaction.events
-        return events, reaction.end_session
+        return events, reaction.ending_findings
 
     def _flag(self, finding: Finding) -> FlagRaised:
         return FlagRaised(

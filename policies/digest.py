@@ -22,7 +22,7 @@ def policy_canonical_form(policy: Policy) -> dict[str, Any]:
 
 def policy_digest(policy: Policy) -> str:
     canonical = rfc8785.dumps(policy_canonical_form(policy))
-    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def policy_json_schema() -> dict[str, Any]:

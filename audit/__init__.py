@@ -1,0 +1,82 @@
+"""Signed, tamper-evident audit evidence for Proctor sessions.
+
+Every session event becomes a record: a DSSE envelope (Ed25519, securesystemslib key ids)
+over the RFC 8785 canonical JSON of the event and its place in the log (global `seq`,
+per-session `session_seq`, digest of the session's previous record). `AuditLog` writes
+records durably to a `RecordStore` (SQLite by default) or raises `AuditWriteError` so the
+session can fail closed; `export_bundle` writes a signed bundle that `verify_bundle`
+checks offline.
+
+This package imports nothing else from the project.
+"""
+
+from audit.bundle import BundleSummary, export_bundle
+from audit.canonical import canonical_json
+from audit.dsse import Envelope, EnvelopeSignature, open_envelope, pae, sign_envelope
+from audit.errors import (
+    AuditError,
+    AuditWriteError,
+    BundleError,
+    CanonicalizationError,
+    EnvelopeError,
+    InvalidKeyError,
+    KeyFileError,
+    RecordError,
+    StoreError,
+)
+from audit.keys import PublicKey, SigningKey
+from audit.log import AppendedRecord, AuditLog
+from audit.problems import Code, Problem, VerificationReport
+from audit.records import (
+    RECORD_PAYLOAD_TYPE,
+    PolicyRef,
+    RecordPayload,
+    decode_record,
+    encode_record,
+    record_digest,
+)
+from audit.sqlite_store import SQLiteRecordStore
+from audit.store import RecordStore, SessionHead, StoredRecord, StoreTransaction
+from audit.timefmt import format_timestamp, parse_timestamp
+from audit.verify import verify_bundle
+
+__all__ = [
+    "RECORD_PAYLOAD_TYPE",
+    "AppendedRecord",
+    "AuditError",
+    "AuditLog",
+    "AuditWriteError",
+    "BundleError",
+    "BundleSummary",
+    "CanonicalizationError",
+    "Code",
+    "Envelope",
+    "EnvelopeError",
+    "EnvelopeSignature",
+    "InvalidKeyError",
+    "KeyFileError",
+    "PolicyRef",
+    "Problem",
+    "PublicKey",
+    "RecordError",
+    "RecordPayload",
+    "RecordStore",
+    "SQLiteRecordStore",
+    "SessionHead",
+    "SigningKey",
+    "StoreError",
+    "StoreTransaction",
+    "StoredRecord",
+    "VerificationReport",
+    "canonical_json",
+    "decode_record",
+    "encode_record",
+    "export_bundle",
+    "format_timestamp",
+    "open_envelope",
+    "pae",
+    "parse_timestamp",
+    "record_digest",
+    "sign_envelope",
+    "verify_bundle",
+]

@@ -1,0 +1,204 @@
+"""Export of audit evidence as a self-contained bundle directory.
+
+Layout (format 1)::
+
+    MANIFEST.json          signed: origin, record range, per-session counts, file hashes
+    keys/<keyid>.json      public keys (securesystemslib JSON) of every signer in the bundle
+    log/records.jsonl      one record line per line, in seq order, '\\n'-terminated
+
+Files are written and synced first and the manifest last (via a rename), so an export that
+dies half-way leaves a bundle without a manifest, which the verifier rejects, rather than
+one that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from audit.errors import AuditError, BundleError
+from audit.fsutil import fsync_dir, write_all
+from audit.keys import PublicKey, SigningKey
+from audit.manifest import (
+    BUNDLE_FORMAT,
+    KEYS_DIR,
+    MANIFEST_NAME,
+    RECORDS_PATH,
+    render_manifest,
+    sign_manifest,
+)
+from audit.store import RecordStore
+from audit.timefmt import format_timestamp, utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class BundleSummary:
+    """What was exported, and where."""
+
+    path: Path
+    first_seq: int
+    last_seq: int
+    count: int
+    sessions: int
+    keyids: tuple[str, ...]  # keys whose public halves are in keys/
+
+
+def export_bundle(
+    store: RecordStore,
+    key: SigningKey,
+    out_dir: Path,
+    origin: str,
+    *,
+    first_seq: int = 1,
+    last_seq: int | None = None,
+    record_keys: Iterable[PublicKey] = (),
+    clock: Callable[[], datetime] | None = None,
+) -> BundleSummary:
+    """Write records `first_seq`..`last_seq` (default: to the current head) as a bundle.
+
+    `key` signs the manifest. Records are usually signed by the same key; records signed by
+    earlier keys (after a rotation) need those public keys in `record_keys`, else the export
+    is refused, since the bundle could not be verified. `out_dir` must be absent or empty.
+    Raises `BundleError`; on failure, nothing is left in `out_dir`.
+    """
+    out_dir = Path(out_dir)
+    _prepare_empty_dir(out_dir)
+    try:
+        return _export(store, key, out_dir, origin, first_seq, last_seq, record_keys, clock)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            _empty_dir(out_dir)
+        if isinstance(exc, OSError):
+            raise BundleError(f"cannot write bundle to {out_dir}: {exc}") from exc
+        if isinstance(exc, AuditError | ValueError) and not isinstance(exc, BundleError):
+            raise BundleError(f"cannot export bundle: {exc}") from exc
+        raise
+
+
+def _export(
+    store: RecordStore,
+    key: SigningKey,
+    out_dir: Path,
+    origin: str,
+    first_seq: int,
+    last_seq: int | None,
+    record_keys: Iterable[PublicKey],
+    clock: Callable[[], datetime] | None,
+) -> BundleSummary:
+    if not origin:
+        raise BundleError("origin must name the log the bundle comes from")
+    upper = store.head() if last_seq is None else last_seq
+    if first_seq < 1 or upper < first_seq:
+        raise BundleError(f"no records to export in seq {first_seq}..{upper}")
+    available = {k.keyid: k for k in record_keys}
+    available[key.public_key.keyid] = key.public_key
+
+    records_file = out_dir / RECORDS_PATH
+    records_file.parent.mkdir()
+    hasher = hashlib.sha256()
+    sessions: dict[str, int] = {}
+    signer_ids: set[str] = {key.public_key.keyid}
+    expected = first_seq
+    fd = os.open(records_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        for record in store.records(first_seq, upper):
+            if record.seq != expected:
+                raise BundleError(f"store returned seq {record.seq} where {expected} was due")
+            for keyid in _signer_ids(record.line, record.seq):
+                if keyid not in available:
+                    raise BundleError(
+                        f"record seq {record.seq} is signed by key {keyid}, whose public key "
+                        "was not supplied (pass it in record_keys)"
+                    )
+                signer_ids.add(keyid)
+            data = record.line + b"\n"
+            hasher.update(data)
+            write_all(fd, data)
+            sessions[record.session_id] = sessions.get(record.session_id, 0) + 1
+            expected += 1
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if expected != upper + 1:
+        raise BundleError(f"store ended at seq {expected - 1}, expected {upper}")
+    files = {RECORDS_PATH: hasher.hexdigest()}
+    fsync_dir(records_file.parent)
+
+    keys_dir = out_dir / KEYS_DIR
+    keys_dir.mkdir()
+    for keyid in sorted(signer_ids):
+        text = json.dumps(available[keyid].to_securesystemslib_dict(), indent=2, sort_keys=True)
+        name = f"{KEYS_DIR}/{keyid}.json"
+        files[name] = _write_file(out_dir / name, (text + "\n").encode())
+    fsync_dir(keys_dir)
+
+    body = {
+        "bundle_format": BUNDLE_FORMAT,
+        "origin": origin,
+        "created_at": format_timestamp((clock or utc_now)()),
+        "range": {"first_seq": first_seq, "last_seq": upper, "count": upper - first_seq + 1},
+        "sessions": sessions,
+        "files": files,
+    }
+    manifest = sign_manifest(body, key)
+    partial = out_dir / f".{MANIFEST_NAME}.tmp"
+    _write_file(partial, render_manifest(manifest))
+    partial.rename(out_dir / MANIFEST_NAME)
+    fsync_dir(out_dir)
+    return BundleSummary(
+        path=out_dir,
+        first_seq=first_seq,
+        last_seq=upper,
+        count=upper - first_seq + 1,
+        sessions=len(sessions),
+        keyids=tuple(sorted(signer_ids)),
+    )
+
+
+def _signer_ids(line: bytes, seq: int) -> list[str]:
+    """Key ids named by a stored record line (the store's own data; refuse if unreadable)."""
+    try:
+        envelope = json.loads(line)
+        return [str(entry["keyid"]) for entry in envelope["signatures"]]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BundleError(f"stored record seq {seq} is not a DSSE envelope: {exc}") from exc
+
+
+def _write_file(path: Path, data: bytes) -> str:
+    """Create `path` (it must not exist), write and sync `data`; return its SHA-256."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _prepare_empty_dir(out_dir: Path) -> None:
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir():
+            raise BundleError(f"{out_dir} exists and is not a directory")
+        if any(out_dir.iterdir()):
+            raise BundleError(f"{out_dir} is not empty; export into a new or empty directory")
+        return
+    try:
+        out_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise BundleError(f"cannot create {out_dir}: {exc}") from exc
+
+
+def _empty_dir(out_dir: Path) -> None:
+    """Remove what a failed export wrote (the directory was empty when it began)."""
+    for entry in out_dir.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)

@@ -1,0 +1,185 @@
+"""Sequential checks over the lines of records.jsonl: seq order and session hash chains.
+
+Fed one line outcome at a time, in file order, it reports each anomaly once, at the line
+where it shows, and then resynchronises so that one missing record does not make every
+later record look wrong:
+
+- seq must continue the highest seq seen so far; a lower seq seen before is a duplicate,
+  a lower unseen seq is out of order, a higher one means records are missing or reordered;
+- within a session, session_seq continues by one and prev names the digest of the
+  session's previous line; a session starts at session_seq 0 unless the bundle starts
+  after seq 1 (then its chain may be anchored before the bundle).
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from audit.linecheck import LineFailure, LineOutcome, RecordFacts
+from audit.problems import Code, ProblemList
+
+
+@dataclass(slots=True)
+class _SessionState:
+    session_seq: int
+    digest: str | None  # None: the previous line failed its checks, prev cannot be compared
+    seq: int | None
+    line: int
+
+
+class ChainChecker:
+    """Accumulates seq and session-chain state across the lines of one bundle."""
+
+    def __init__(self, first_seq: int | None, problems: ProblemList) -> None:
+        self._first_seq = first_seq  # None: unknown (no usable manifest), taken from line 1
+        self._problems = problems
+        self._high: int | None = None  # highest seq seen
+        self._seen_at = array("q")  # line number of seq first_seq + i, 0 = not seen
+        self.lines = 0
+        self.session_counts: dict[str, int] = {}
+        self._sessions: dict[str, _SessionState] = {}
+
+    @property
+    def first_seq(self) -> int | None:
+        return self._first_seq
+
+    @property
+    def high(self) -> int | None:
+        return self._high
+
+    def feed(self, outcome: LineOutcome) -> None:
+        """Take the next line's outcome (line numbers are counted here, from 1)."""
+        self.lines += 1
+        line = self.lines
+        if isinstance(outcome, LineFailure):
+            self._feed_failure(line, outcome)
+            return
+        if self._first_seq is None:
+            self._first_seq = outcome.seq
+        if not self._check_seq(line, outcome.seq):
+            return  # duplicate: reported, and must not advance the session chain
+        self.session_counts[outcome.session_id] = self.session_counts.get(outcome.session_id, 0) + 1
+        self._check_session(line, outcome)
+
+    def _feed_failure(self, line: int, failure: LineFailure) -> None:
+        code = _FAILURE_CODES.get(failure.reason, Code.RECORD_MALFORMED)
+        seq_text = f" (claims seq {failure.claimed_seq})" if failure.claimed_seq is not None else ""
+        self._problems.add(
+            code, f"line {line}{seq_text}: {failure.message}", seq=failure.claimed_seq, line=line
+        )
+        # Keep our place: assume the bad line holds the seq it claims, or the next one.
+        seq = failure.claimed_seq
+        if seq is None or (self._high is not None and seq <= self._high):
+            seq = (self._high if self._high is not None else (self._first_seq or 1) - 1) + 1
+        if self._first_seq is None:
+            self._first_seq = seq
+        self._mark_seen(seq, line)
+        self._high = seq if self._high is None else max(self._high, seq)
+        if failure.claimed_session_id is not None and failure.claimed_session_seq is not None:
+            session = failure.claimed_session_id
+            self.session_counts[session] = self.session_counts.get(session, 0) + 1
+            self._sessions[session] = _SessionState(failure.claimed_session_seq, None, None, line)
+
+    def _check_seq(self, line: int, seq: int) -> bool:
+        """Report a seq out of place; False if the line duplicates an earlier seq."""
+        if self._high is not None:
+            expected = self._high + 1
+        else:
+            expected = self._first_seq if self._first_seq is not None else seq
+        if seq != expected:
+            earlier = self._seen_line(seq)
+            if earlier:
+                self._problems.add(
+                    Code.SEQ_GAP,
+                    f"line {line}: seq {seq} duplicates line {earlier} (expected seq {expected})",
+                    seq=seq,
+                    line=line,
+                )
+                return False
+            if seq > expected:
+                missing = (
+                    f"record {expected}"
+                    if seq == expected + 1
+                    else (f"records {expected}..{seq - 1}")
+                )
+                reason = f"{missing} missing or reordered"
+            else:
+                reason = "out of order"
+            self._problems.add(
+                Code.SEQ_GAP,
+                f"line {line}: expected seq {expected}, found seq {seq} ({reason})",
+                seq=seq,
+                line=line,
+            )
+        self._mark_seen(seq, line)
+        self._high = seq if self._high is None else max(self._high, seq)
+        return True
+
+    def _check_session(self, line: int, facts: RecordFacts) -> None:
+        state = self._sessions.get(facts.session_id)
+        where = f"line {line} (seq {facts.seq}), session {facts.session_id!r}"
+        if state is None:
+            anchored_before = self._first_seq is not None and self._first_seq > 1
+            if facts.session_seq != 0 and not anchored_before:
+                self._problems.add(
+                    Code.SESSION_CHAIN,
+                    f"{where}: first record of the session has session_seq {facts.session_seq}, "
+                    "expected 0 (earlier records of the session missing)",
+                    seq=facts.seq,
+                    line=line,
+                )
+        elif facts.session_seq != state.session_seq + 1:
+            self._problems.add(
+                Code.SESSION_CHAIN,
+                f"{where}: expected session_seq {state.session_seq + 1}, found "
+                f"{facts.session_seq} (previous record of the session is at line {state.line})",
+                seq=facts.seq,
+                line=line,
+            )
+        elif state.digest is not None and facts.prev != state.digest:
+            self._problems.add(
+                Code.SESSION_CHAIN,
+                f"{where}: prev {facts.prev} is not the digest {state.digest} of the session's "
+                f"previous record (line {state.line}, seq {state.seq})",
+                seq=facts.seq,
+                line=line,
+            )
+        self._sessions[facts.session_id] = _SessionState(
+            facts.session_seq, facts.digest, facts.seq, line
+        )
+
+    def _offset(self, seq: int) -> int | None:
+        """Index of `seq` in the seen-table, if it is in a plausible range to track."""
+        base = self._first_seq if self._first_seq is not None else 1
+        offset = seq - base
+        # Never grow the table far beyond the lines read: a forged huge seq must not
+        # make the verifier allocate memory for it.
+        if offset < 0 or offset > 2 * self.lines + 1024:
+            return None
+        return offset
+
+    def _seen_line(self, seq: int) -> int:
+        offset = self._offset(seq)
+        if offset is None or offset >= len(self._seen_at):
+            return 0
+        return self._seen_at[offset]
+
+    def _mark_seen(self, seq: int, line: int) -> None:
+        offset = self._offset(seq)
+        if offset is None:
+            return
+        if offset >= len(self._seen_at):
+            self._seen_at.extend([0] * (offset + 1 - len(self._seen_at)))
+        if not self._seen_at[offset]:
+            self._seen_at[offset] = line
+
+
+_FAILURE_CODES = {
+    "malformed": Code.RECORD_MALFORMED,
+    "payload-invalid": Code.RECORD_MALFORMED,
+    "not-canonical": Code.RECORD_NOT_CANONICAL,
+    "payload-type": Code.RECORD_PAYLOAD_TYPE,
+    "unknown-key": Code.RECORD_UNKNOWN_KEY,
+    "bad-signature": Code.RECORD_SIGNATURE,
+}

@@ -1,0 +1,92 @@
+"""Per-line record checks, independent of every other line.
+
+Checking a line (canonical form, envelope, signature, payload) is the expensive part of
+verification and needs nothing but the line and the keys, so it is kept apart from the
+sequential chain checks: the verifier can then run it in worker processes. Everything here
+is a plain function over picklable values for that reason (named tuples, which cross a
+process boundary several times faster than dataclasses).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from audit.errors import RecordError
+from audit.keys import PublicKey
+from audit.records import decode_record, record_digest
+
+
+class RecordFacts(NamedTuple):
+    """What the chain checks need from a verified line."""
+
+    seq: int
+    session_id: str
+    session_seq: int
+    prev: str | None
+    digest: str
+
+
+class LineFailure(NamedTuple):
+    """Why a line is not valid evidence, with whatever position it claims (unverified).
+
+    The claimed fields let the chain checks keep their place after a bad line instead of
+    reporting every following record as out of order; they are never trusted otherwise.
+    """
+
+    reason: str  # a RecordError reason, or "malformed"
+    message: str
+    claimed_seq: int | None = None
+    claimed_session_id: str | None = None
+    claimed_session_seq: int | None = None
+
+
+LineOutcome = RecordFacts | LineFailure
+
+
+def check_line(line: bytes, trusted: Mapping[str, PublicKey]) -> LineOutcome:
+    """Check one line of records.jsonl, including its terminating newline."""
+    if not line.endswith(b"\n"):
+        return _failure("malformed", "line is not terminated by a newline", line)
+    body = line[:-1]
+    if not body:
+        return LineFailure("malformed", "empty line")
+    try:
+        payload = decode_record(body, trusted)
+    except RecordError as exc:
+        return _failure(exc.reason, str(exc), body)
+    return RecordFacts(
+        seq=payload.seq,
+        session_id=payload.session_id,
+        session_seq=payload.session_seq,
+        prev=payload.prev,
+        digest=record_digest(body),
+    )
+
+
+def check_lines(lines: Sequence[bytes], trusted_raw: Mapping[str, bytes]) -> list[LineOutcome]:
+    """`check_line` over a chunk; keys arrive as raw bytes so the call can cross processes."""
+    trusted = {keyid: PublicKey(raw) for keyid, raw in trusted_raw.items()}
+    return [check_line(line, trusted) for line in lines]
+
+
+def _failure(reason: str, message: str, body: bytes) -> LineFailure:
+    """A failure carrying the position the line claims, if its payload can be read at all."""
+    seq = session_id = session_seq = None
+    try:
+        envelope = json.loads(body)
+        claimed = json.loads(base64.b64decode(envelope["payload"]))
+        if isinstance(claimed, dict):
+            seq = _int_or_none(claimed.get("seq"))
+            session_seq = _int_or_none(claimed.get("session_seq"))
+            raw_session = claimed.get("session_id")
+            session_id = raw_session if isinstance(raw_session, str) else None
+    except (ValueError, TypeError, KeyError, RecursionError):
+        pass  # nothing readable: the failure stands without a claimed position
+    return LineFailure(reason, message, seq, session_id, session_seq)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

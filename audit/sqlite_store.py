@@ -1,0 +1,282 @@
+"""SQLite record store: the embedded default, one file, no server.
+
+WAL journal with ``synchronous=FULL`` makes each commit durable when it returns (the WAL is
+fsynced at commit) while readers never block the writer. ``BEGIN IMMEDIATE`` takes the
+write lock before the heads are read, so several processes appending to one file are
+serialised and cannot hand out the same seq. Triggers make the table append-only and
+gap-free inside SQLite itself, so no other program (or bug) using the file can edit,
+delete or skip a record without first dropping the triggers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from audit.errors import StoreError
+from audit.store import SessionHead, StoredRecord
+
+SCHEMA_VERSION: Final = 1
+_PAGE: Final = 1024
+
+_SCHEMA: Final = (
+    """
+    CREATE TABLE IF NOT EXISTS records (
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        session_id TEXT NOT NULL CHECK (length(session_id) >= 1),
+        session_seq INTEGER NOT NULL CHECK (session_seq >= 0),
+        digest TEXT NOT NULL CHECK (length(digest) = 64),
+        line BLOB NOT NULL,
+        recorded_at TEXT NOT NULL,
+        UNIQUE (session_id, session_seq)
+    )
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
+    BEGIN
+        SELECT RAISE(ABORT, 'audit records are append-only: UPDATE refused');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
+    BEGIN
+        SELECT RAISE(ABORT, 'audit records are append-only: DELETE refused');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS records_contiguous BEFORE INSERT ON records
+    WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM records)
+      OR NEW.session_seq IS NOT (
+          SELECT coalesce(max(session_seq) + 1, 0) FROM records
+          WHERE session_id = NEW.session_id)
+    BEGIN
+        SELECT RAISE(ABORT, 'audit records must be appended with contiguous seq and session_seq');
+    END
+    """,
+)
+
+_COLUMNS: Final = "seq, session_id, session_seq, digest, line, recorded_at"
+
+
+class SQLiteRecordStore:
+    """A `RecordStore` in one SQLite file.
+
+    One connection per instance, guarded by a lock so an instance may be shared between
+    threads; open one instance per process. `busy_timeout` is how long a writer waits for
+    another process's transaction before failing with `StoreError`. `read_only=True` opens
+    an existing file without write access (for exports from a live log); appends then fail.
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float = 5.0, read_only: bool = False) -> None:
+        self._path = Path(path)
+        self._lock = threading.RLock()
+        # mode=ro asks SQLite for a read-only handle, whatever the file permissions say.
+        target = f"{self._path.resolve().as_uri()}?mode=ro" if read_only else str(self._path)
+        try:
+            conn = sqlite3.connect(
+                target,
+                uri=read_only,
+                timeout=busy_timeout,
+                isolation_level=None,  # transactions are begun explicitly
+                check_same_thread=False,  # guarded by self._lock instead
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open audit store {self._path}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = conn
+        try:
+            self._configure(conn, read_only=read_only)
+        except sqlite3.Error as exc:
+            conn.close()
+            self._conn = None
+            raise StoreError(f"cannot initialise audit store {self._path}: {exc}") from exc
+
+    def _configure(self, conn: sqlite3.Connection, *, read_only: bool) -> None:
+        conn.execute("PRAGMA synchronous = FULL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if read_only:
+            if version != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(
+                    f"not an audit store of schema version {SCHEMA_VERSION} (found {version})"
+                )
+            return
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.DatabaseError(f"journal_mode WAL not available (got {mode!r})")
+        if version == SCHEMA_VERSION:
+            return  # already set up: opening must not wait for another process's write lock
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(
+                    f"schema version {version} is not {SCHEMA_VERSION}; newer Proctor?"
+                )
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"audit store {self._path} is closed")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTransaction]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: serialised against every other writer."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot start a write on {self._path}: {exc}") from exc
+            tx = _SQLiteTransaction(conn, self._path)
+            try:
+                yield tx
+                tx.close()
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                tx.close()
+                _rollback(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"write to {self._path} failed: {exc}") from exc
+                raise
+
+    def head(self) -> int:
+        with self._lock:
+            return _head(self._connection(), self._path)
+
+    def session_head(self, session_id: str) -> SessionHead | None:
+        with self._lock:
+            return _session_head(self._connection(), self._path, session_id)
+
+    def records(self, first_seq: int = 1, last_seq: int | None = None) -> Iterator[StoredRecord]:
+        """Records by seq, fetched in pages so no read transaction stays open between them."""
+        upper = last_seq if last_seq is not None else self.head()
+        cursor_seq = max(first_seq, 1)
+        while cursor_seq <= upper:
+            with self._lock:
+                try:
+                    rows = (
+                        self._connection()
+                        .execute(
+                            f"SELECT {_COLUMNS} FROM records WHERE seq BETWEEN ? AND ? "
+                            "ORDER BY seq LIMIT ?",
+                            (cursor_seq, upper, _PAGE),
+                        )
+                        .fetchall()
+                    )
+                except sqlite3.Error as exc:
+                    raise StoreError(f"cannot read records of {self._path}: {exc}") from exc
+            if not rows:
+                return
+            for row in rows:
+                yield StoredRecord(
+                    seq=row[0],
+                    session_id=row[1],
+                    session_seq=row[2],
+                    digest=row[3],
+                    line=bytes(row[4]),
+                    recorded_at=row[5],
+                )
+            cursor_seq = rows[-1][0] + 1
+
+    def session_ids(self) -> list[str]:
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute("SELECT DISTINCT session_id FROM records ORDER BY session_id")
+                    .fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot list sessions of {self._path}: {exc}") from exc
+        return [row[0] for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> SQLiteRecordStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class _SQLiteTransaction:
+    """The `StoreTransaction` handed out by `SQLiteRecordStore.transaction`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._path = path
+
+    def close(self) -> None:
+        self._conn = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("transaction has ended")
+        return self._conn
+
+    def head(self) -> int:
+        return _head(self._connection(), self._path)
+
+    def session_head(self, session_id: str) -> SessionHead | None:
+        return _session_head(self._connection(), self._path, session_id)
+
+    def append(self, records: Sequence[StoredRecord]) -> None:
+        conn = self._connection()
+        try:
+            conn.executemany(
+                f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (r.seq, r.session_id, r.session_seq, r.digest, r.line, r.recorded_at)
+                    for r in records
+                ],
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot append to {self._path}: {exc}") from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo an open transaction; a failing ROLLBACK must not hide the original error."""
+    if conn.in_transaction:
+        # If ROLLBACK fails, SQLite has already rolled back (e.g. after an I/O error).
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def _head(conn: sqlite3.Connection, path: Path) -> int:
+    try:
+        row = conn.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read head of {path}: {exc}") from exc
+    return int(row[0])
+
+
+def _session_head(conn: sqlite3.Connection, path: Path, session_id: str) -> SessionHead | None:
+    try:
+        row = conn.execute(
+            "SELECT session_seq, digest FROM records WHERE session_id = ? "
+            "ORDER BY session_seq DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read session head of {path}: {exc}") from exc
+    return None if row is None else SessionHead(session_seq=int(row[0]), digest=str(row[1]))

@@ -1,0 +1,87 @@
+"""The record store interface: an append-only table of record lines.
+
+The audit log only needs a few operations from a store, listed here as Protocols so that
+SQLite (the embedded default, `audit.sqlite_store`) and PostgreSQL (for several replicas)
+can sit behind the same `AuditLog`. A store holds record lines as opaque bytes next to the
+few fields it needs to index them; it never interprets or re-serialises a line.
+
+Contract every implementation keeps:
+
+- appends happen only inside `transaction()`; heads read inside a transaction are stable
+  until it ends (writers are serialised), and a transaction commits durably or not at all;
+- `seq` is contiguous from 1 and `session_seq` contiguous from 0 per session, refused
+  otherwise by the store itself;
+- rows are never updated or deleted, refused by the store itself, not only by this code;
+- every failure surfaces as `audit.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One row: a record line plus the fields the store indexes it by."""
+
+    seq: int
+    session_id: str
+    session_seq: int
+    digest: str  # record_digest(line)
+    line: bytes
+    recorded_at: str  # the record's RFC 3339 timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHead:
+    """The last record of a session: where its chain continues from."""
+
+    session_seq: int
+    digest: str
+
+
+class StoreTransaction(Protocol):
+    """Reads and appends inside one serialised write transaction."""
+
+    def head(self) -> int:
+        """The last seq in the log, 0 if the log is empty."""
+        ...
+
+    def session_head(self, session_id: str) -> SessionHead | None:
+        """The last record of `session_id`, or None if the session has no record yet."""
+        ...
+
+    def append(self, records: Sequence[StoredRecord]) -> None:
+        """Insert `records` (in order); they become visible and durable at commit."""
+        ...
+
+
+class RecordStore(Protocol):
+    """Append-only storage of record lines."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """A write transaction: commits when the block ends, rolls back if it raises."""
+        ...
+
+    def head(self) -> int:
+        """The last committed seq, 0 if the log is empty."""
+        ...
+
+    def session_head(self, session_id: str) -> SessionHead | None:
+        """The last committed record of `session_id`."""
+        ...
+
+    def records(self, first_seq: int = 1, last_seq: int | None = None) -> Iterator[StoredRecord]:
+        """Committed records with first_seq <= seq <= last_seq (default: to the head), by seq."""
+        ...
+
+    def session_ids(self) -> list[str]:
+        """Every session id with at least one record, sorted."""
+        ...
+
+    def close(self) -> None:
+        """Release the store; later calls raise `StoreError`."""
+        ...

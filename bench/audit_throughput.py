@@ -1,0 +1,274 @@
+"""Audit throughput: durable signed appends/s to SQLite and bundle verification records/s.
+
+Run: ``python -m bench.audit_throughput`` (about 30-60 s). Prints a table and writes
+bench/results/audit_throughput.json.
+
+Next to the audit figures it measures their parts on the same machine in the same run
+(Ed25519 signing alone, Ed25519 verification alone, a bare SQLite insert with fsync per
+commit) so the ratios show where the time goes. Budget (DESIGN.md): >= 5,000 signed
+durable records/s, verification >= 20,000 records/s, on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.backends.openssl import backend as openssl_backend
+
+from audit import (
+    RECORD_PAYLOAD_TYPE,
+    AuditLog,
+    PolicyRef,
+    SigningKey,
+    SQLiteRecordStore,
+    canonical_json,
+    export_bundle,
+    pae,
+    verify_bundle,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "audit_throughput.json"
+POLICY = PolicyRef(id="pharma-detailing-us", version=3, digest="ab" * 32)
+APPEND_SECONDS = 3.0
+VERIFY_RECORDS = 20_000
+BUDGET_APPEND = 5_000.0
+BUDGET_VERIFY = 20_000.0
+
+
+def sample_event(n: int) -> dict[str, Any]:
+    """A typical final-utterance event (about 200 characters of text)."""
+    return {
+        "type": "UtteranceFinal",
+        "turn": n,
+        "speaker": "learner",
+        "text": (
+            "In the pivotal trial it lowered systolic pressure by 11 mmHg; the most common "
+            "side effects were fatigue and dizziness, and I can't guarantee results for "
+            f"every patient. (utterance {n})"
+        ),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """CPU model and core count from /proc/cpuinfo, plus the software that matters here."""
+    model, cores = platform.processor() or "unknown", os.cpu_count() or 0
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = ""
+    names = [
+        line.split(":", 1)[1].strip()
+        for line in cpuinfo.splitlines()
+        if line.startswith("model name")
+    ]
+    if names:
+        model, cores = (
+            names[0],
+            sum(1 for line in cpuinfo.splitlines() if line.startswith("processor")),
+        )
+    return {
+        "cpu_model": model,
+        "cores": cores,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "openssl": openssl_backend.openssl_version_text(),
+        "platform": platform.platform(),
+    }
+
+
+def filesystem_of(path: Path) -> str:
+    """The filesystem type holding `path` (tmpfs would make fsync free and figures wrong)."""
+    best, kind = "", "unknown"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    resolved = str(path.resolve())
+    for line in mounts:
+        fields = line.split()
+        if len(fields) >= 3 and resolved.startswith(fields[1]) and len(fields[1]) > len(best):
+            best, kind = fields[1], fields[2]
+    return kind
+
+
+def rate(count: int, seconds: float) -> dict[str, float]:
+    return {"per_second": count / seconds, "us_each": seconds / count * 1e6, "count": count}
+
+
+def timed(run: Callable[[], int], min_seconds: float) -> dict[str, float]:
+    """Call `run` (which returns how many items it did) until `min_seconds` have passed."""
+    done, start = 0, time.perf_counter()
+    while True:
+        done += run()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return rate(done, elapsed)
+
+
+def bench_appends(workdir: Path, key: SigningKey, batch: int) -> dict[str, float]:
+    """Durable signed appends: `batch` events per AuditLog.append (one transaction)."""
+    with SQLiteRecordStore(workdir / f"append-{batch}.db") as store:
+        log = AuditLog(store, key)
+        counter = iter(range(10**9))
+
+        def one_call() -> int:
+            n = next(counter)
+            log.append(f"session-{n % 16}", POLICY, [sample_event(n)] * batch)
+            return batch
+
+        return timed(one_call, APPEND_SECONDS)
+
+
+def bench_sign_only(key: SigningKey) -> dict[str, float]:
+    message = pae(RECORD_PAYLOAD_TYPE, canonical_json(sample_event(1)) * 2)  # ~ record size
+
+    def signs() -> int:
+        for _ in range(1000):
+            key.sign(message)
+        return 1000
+
+    return timed(signs, 1.5)
+
+
+def bench_verify_only(key: SigningKey) -> dict[str, float]:
+    message = pae(RECORD_PAYLOAD_TYPE, canonical_json(sample_event(1)) * 2)
+    signature, public = key.sign(message), key.public_key
+
+    def verifies() -> int:
+        for _ in range(500):
+            public.verify(signature, message)
+        return 500
+
+    return timed(verifies, 1.5)
+
+
+def bench_bare_sqlite(workdir: Path, rows_per_commit: int) -> dict[str, float]:
+    """Plain INSERTs of record-sized rows, WAL + synchronous=FULL, no signing, no triggers."""
+    conn = sqlite3.connect(workdir / f"bare-{rows_per_commit}.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, line BLOB NOT NULL)")
+    row = (b"x" * 750,)
+
+    def commits() -> int:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO t (line) VALUES (?)", [row] * rows_per_commit)
+        conn.execute("COMMIT")
+        return rows_per_commit
+
+    try:
+        return timed(commits, 2.0)
+    finally:
+        conn.close()
+
+
+def bench_verification(workdir: Path, key: SigningKey) -> dict[str, Any]:
+    with SQLiteRecordStore(workdir / "verify.db") as store:
+        log = AuditLog(store, key)
+        for n in range(VERIFY_RECORDS // 64):
+            log.append(f"session-{n % 50}", POLICY, [sample_event(n)] * 64)
+        start = time.perf_counter()
+        summary = export_bundle(store, key, workdir / "bundle", "bench.proctor/audit")
+        export_seconds = time.perf_counter() - start
+    results: dict[str, Any] = {
+        "records": summary.count,
+        "export": rate(summary.count, export_seconds),
+    }
+    for label, workers in (("verify_1_process", 1), ("verify_auto_workers", None)):
+        start = time.perf_counter()
+        report = verify_bundle(summary.path, workers=workers)
+        elapsed = time.perf_counter() - start
+        if not report.ok:
+            raise SystemExit(f"benchmark bundle failed verification: {report.problems[:3]}")
+        results[label] = rate(report.records_checked, elapsed)
+    return results
+
+
+def main() -> None:
+    key = SigningKey.generate()
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="proctor-bench-") as tmp:
+        workdir = Path(tmp)
+        info["temp_filesystem"] = filesystem_of(workdir)
+        results: dict[str, Any] = {
+            "append_batch_1": bench_appends(workdir, key, 1),
+            "append_batch_8": bench_appends(workdir, key, 8),
+            "append_batch_64": bench_appends(workdir, key, 64),
+            "peer_ed25519_sign": bench_sign_only(key),
+            "peer_ed25519_verify": bench_verify_only(key),
+            "peer_sqlite_insert_fsync_1": bench_bare_sqlite(workdir, 1),
+            "peer_sqlite_insert_fsync_64": bench_bare_sqlite(workdir, 64),
+        }
+        results["verification"] = bench_verification(workdir, key)
+    report = {
+        "machine": info,
+        "results": results,
+        "budget": {
+            "signed_durable_records_per_second": BUDGET_APPEND,
+            "verification_records_per_second": BUDGET_VERIFY,
+        },
+    }
+    print_table(report)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    partial = RESULTS.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(report, indent=2) + "\n")
+    partial.replace(RESULTS)
+    print(f"\nwritten to {RESULTS}")
+
+
+def print_table(report: dict[str, Any]) -> None:
+    m, r = report["machine"], report["results"]
+    v = r["verification"]
+    print(
+        f"machine: {m['cpu_model']}, {m['cores']} cores, Python {m['python']}, "
+        f"SQLite {m['sqlite']}, {m['openssl']}, temp dir on {m['temp_filesystem']}"
+    )
+    rows = [
+        ("signed durable append, 1 record/transaction", r["append_batch_1"]),
+        ("signed durable append, batch of 8", r["append_batch_8"]),
+        ("signed durable append, batch of 64", r["append_batch_64"]),
+        ("  peer: Ed25519 sign only", r["peer_ed25519_sign"]),
+        ("  peer: bare SQLite insert+fsync, 1 row/commit", r["peer_sqlite_insert_fsync_1"]),
+        ("  peer: bare SQLite insert+fsync, 64 rows/commit", r["peer_sqlite_insert_fsync_64"]),
+        (f"bundle export ({v['records']} records)", v["export"]),
+        ("bundle verification, 1 process", v["verify_1_process"]),
+        ("bundle verification, worker processes", v["verify_auto_workers"]),
+        ("  peer: Ed25519 verify only (1 core)", r["peer_ed25519_verify"]),
+    ]
+    print(f"\n{'measure':<52}{'per second':>14}{'us each':>11}")
+    for label, figures in rows:
+        print(f"{label:<52}{figures['per_second']:>14,.0f}{figures['us_each']:>11.1f}")
+    sign_us = r["peer_ed25519_sign"]["us_each"]
+    verify_us = r["peer_ed25519_verify"]["us_each"]
+    print("\nwhere the time goes:")
+    for batch in (1, 8, 64):
+        each = r[f"append_batch_{batch}"]["us_each"]
+        print(
+            f"  append batch {batch:>2}: {each:7.1f} us/record, of which signing "
+            f"{sign_us / each:5.0%}"
+        )
+    print(
+        f"  verification 1 process: {v['verify_1_process']['us_each']:.1f} us/record, "
+        f"of which Ed25519 verify {verify_us / v['verify_1_process']['us_each']:.0%}"
+    )
+    best_append = max(r[f"append_batch_{b}"]["per_second"] for b in (8, 64))
+    best_verify = max(v["verify_1_process"]["per_second"], v["verify_auto_workers"]["per_second"])
+    print(
+        f"\nbudget: appends {best_append:,.0f}/s vs {BUDGET_APPEND:,.0f} "
+        f"({'met' if best_append >= BUDGET_APPEND else 'NOT met'}); "
+        f"verification {best_verify:,.0f}/s vs {BUDGET_VERIFY:,.0f} "
+        f"({'met' if best_verify >= BUDGET_VERIFY else 'NOT met'}; Ed25519 verify alone "
+        f"allows {1e6 / verify_us * m['cores']:,.0f}/s on {m['cores']} cores)"
+    )
+
+
+if __name__ == "__main__":
+    main()
