@@ -134,11 +134,11 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"machine: {report['machine']}")
-    print(f"{'configuration':24} {'kind':8} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
+    print(f"{'configuration':38} {'kind':8} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
     for name, kinds in results.items():
         for kind, row in kinds.items():
             print(
-                f"{name:24} {kind:8} {row['n']:>6} {row['p50_ms']:>9.4f} "
+                f"{name:38} {kind:8} {row['n']:>6} {row['p50_ms']:>9.4f} "
                 f"{row['p99_ms']:>9.4f} {row['max_ms']:>9.4f}"
             )
     print("budget (DESIGN.md): partial lexical+PII p99 <= 1 ms; final p50 <= 15 ms, p99 <= 30 ms")

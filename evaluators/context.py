@@ -25,13 +25,22 @@ _NEGATION_CUES = frozenset(
         "cannot",
         "hardly",
         "without",
-        "avoid",
-        "refuse",
     }
 )
+_NEGATING_STEMS = ("avoid", "refus", "deny", "denie")
 _CLAUSE_BREAK = re.compile(r"[.;:!?\u2026]|,|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
 _WORD = re.compile(r"[\w'\u2019]+")
-_AFFIRMING_PAIRS = frozenset({("no", "doubt"), ("no", "question"), ("not", "only")})
+_AFFIRMING_PAIRS = frozenset(
+    {
+        ("no", "doubt"),
+        ("no", "question"),
+        ("no", "worries"),
+        ("not", "only"),
+        ("without", "doubt"),
+        ("don't", "worry"),
+        ("can't", "believe"),
+    }
+)
 
 
 def _normalise(word: str) -> str:
@@ -41,7 +50,7 @@ def _normalise(word: str) -> str:
 def _is_negation_cue(word: str, following: str | None) -> bool:
     if (word, following) in _AFFIRMING_PAIRS:
         return False
-    return word in _NEGATION_CUES or word.endswith("n't")
+    return word in _NEGATION_CUES or word.endswith("n't") or word.startswith(_NEGATING_STEMS)
 
 
 def clause_before(text: str, start: int) -> str:

@@ -1,0 +1,1 @@
+"""Knowledge bases: ingestion, provenance-keeping chunks, offline embeddings (next issue)."""

@@ -36,7 +36,7 @@ class DocumentIssue:
         return format_field_path(self.path)
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.line}:{self.column}"
+        where = f"{self.source}:{self.line}:{self.column}" if self.line else self.source
         return f"{where}: {self.field}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
@@ -130,10 +130,16 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     except YAMLError as error:
         raise DocumentError([DocumentIssue(source, 1, 1, (), f"YAML: {error}")]) from None
     if not isinstance(tree, CommentedMap):
-        found = "an empty file" if tree is None else f"a {type(tree).__name__}"
+        found = "an empty file" if tree is None else _yaml_kind(tree)
         issue = DocumentIssue(source, 1, 1, (), f"expected a mapping at the top, found {found}")
         raise DocumentError([issue])
     return YamlDocument(source=source, tree=tree)
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    return f"a single value ({value!r:.40})"
 
 
 def read_yaml(path: Path) -> YamlDocument:

@@ -8,10 +8,13 @@ a field name is an error rather than a silently ignored rule.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -82,14 +85,40 @@ class Speaker(StrEnum):
     persona = "persona"
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _without_control_characters(pattern: str) -> str:
+    """In a double-quoted YAML string `\b` is a backspace, not a word boundary: refuse it."""
+    found = _CONTROL_CHARACTER.search(pattern)
+    if found:
+        raise ValueError(
+            f"contains the control character {found.group()!r}; write patterns in single "
+            "quotes ('\\bword') so that YAML keeps backslashes as they are"
+        )
+    return pattern
+
+
+def _check_phrase(phrase: str) -> str:
+    if not re.search(r"\w", phrase):
+        raise ValueError(f"phrase {phrase!r} has no words to match")
+    return _without_control_characters(phrase)
+
+
+def _check_regex(expression: str) -> str:
+    if not expression:
+        raise ValueError("empty regex")
+    return _without_control_characters(expression)
+
+
 class Match(_Strict):
     """Lexical patterns. Phrases match whole words, case-insensitively, with any run of white
     space between words; a trailing `*` matches any word ending (`guarantee*`). Regexes use
     Hyperscan syntax (PCRE without back-references or look-around)."""
 
-    phrases: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    regex: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    case_sensitive: bool = False
+    phrases: list[Annotated[str, AfterValidator(_check_phrase)]] = Field(default_factory=list)
+    regex: list[Annotated[str, AfterValidator(_check_regex)]] = Field(default_factory=list)
+    case_sensitive: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def _has_a_pattern(self) -> Match:
@@ -118,13 +147,20 @@ class LexicalRule(_RuleBase):
     quotation: Quotation = Quotation.ignore_quoted
 
 
+def _check_region(region: str) -> str:
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        hint = " (the United Kingdom is GB)" if region == "UK" else ""
+        raise ValueError(f"unknown phone region {region!r}{hint}; use an ISO 3166 code")
+    return region
+
+
 class PiiRule(_RuleBase):
     """Fires when the speaker discloses personal data of the listed kinds."""
 
     kind: Literal["pii"]
     entities: list[PiiEntity] = Field(min_length=1)
-    default_region: str = Field(
-        default="US", pattern=r"^[A-Z]{2}$", description="Region for phone numbers."
+    default_region: Annotated[str, AfterValidator(_check_region)] = Field(
+        default="US", description="ISO 3166 region for national phone numbers (US, GB, DE…)."
     )
 
 
@@ -134,7 +170,7 @@ class RequiredDisclosureRule(_RuleBase):
 
     kind: Literal["required_disclosure"]
     match: Match
-    by_turn: int | None = Field(default=None, ge=1)
+    by_turn: int | None = Field(default=None, ge=1, strict=True)
     negation: Negation = Negation.ignore_negated
     quotation: Quotation = Quotation.ignore_quoted
 
@@ -165,12 +201,12 @@ class Criterion(_Strict):
 
     id: RuleId
     title: str | None = None
-    weight: float = Field(gt=0)
+    weight: float = Field(gt=0, strict=True)
     from_guardrails: list[RuleId] = Field(min_length=1)
 
 
 class Rubric(_Strict):
-    pass_mark: float = Field(ge=0, le=1)
+    pass_mark: float = Field(ge=0, le=1, strict=True)
     criteria: list[Criterion] = Field(min_length=1)
     blockers: list[RuleId] = Field(
         default_factory=list, description="Any breach of these fails the session."
@@ -183,7 +219,7 @@ class EscalationWhen(_Strict):
 
     severity: Severity | None = None
     rule: RuleId | None = None
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, strict=True)
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> EscalationWhen:
@@ -209,7 +245,7 @@ class Policy(_Strict):
 
     format: Literal[1] = 1
     policy: RuleId = Field(description="Policy id, stable across versions.")
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, strict=True)
     title: str | None = None
     jurisdiction: str | None = None
     citations: dict[str, str] = Field(

@@ -1,0 +1,1 @@
+"""The FastAPI service: REST, WebSocket and SSE over the session loop (a later issue)."""

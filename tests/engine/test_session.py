@@ -188,3 +188,47 @@ def test_policy_without_escalation_section() -> None:
     s.start()
     events = s.ingest(FinalUtterance(utterance_id="u", text="x"))
     assert [type(e).__name__ for e in events] == ["UtteranceFinal", "FlagRaised", "CoachingHint"]
+
+
+END_ON_BREACH = """\
+policy: p
+version: 1
+guardrails:
+  - id: stop
+    severity: critical
+    match: {phrases: [guarantee]}
+    on_violation: [end_session]
+  - id: minor
+    severity: warning
+    match: {phrases: [basically]}
+  - id: warn
+    kind: required_disclosure
+    match: {phrases: [capital at risk]}
+escalation:
+  - when: {severity: warning, count: 2}
+    do: [end_session]
+"""
+
+
+def test_end_session_from_a_partial_waits_for_the_final() -> None:
+    s = session(compile_policy(parse_policy(END_ON_BREACH)))
+    events = s.ingest(PartialUtterance(utterance_id="u1", revision=0, text="I guarantee it"))
+    assert any(isinstance(e, FlagRaised) for e in events)
+    assert s.state is SessionState.active
+    events = s.ingest(FinalUtterance(utterance_id="u1", text="I guarantee it"))
+    assert isinstance(events[-1], SessionEnded) and events[-1].reason == "ended_by_policy"
+    missing = [e.finding.rule_id for e in events if isinstance(e, FlagRaised)]
+    assert missing == ["warn"], "an early end still checks the required disclosures"
+
+
+def test_withdrawn_flag_neither_ends_the_session_nor_counts() -> None:
+    s = session(compile_policy(parse_policy(END_ON_BREACH)))
+    s.ingest(PartialUtterance(utterance_id="u1", revision=0, text="I guarantee it"))
+    s.ingest(FinalUtterance(utterance_id="u1", text="I can't say"))
+    assert s.state is SessionState.active
+    s.ingest(PartialUtterance(utterance_id="u2", revision=0, text="it is basically fine"))
+    s.ingest(FinalUtterance(utterance_id="u2", text="it is fine"))
+    s.ingest(FinalUtterance(utterance_id="u3", text="it is basically fine"))
+    assert s.state is SessionState.active, "the withdrawn warning must not count towards 2"
+    events = s.ingest(FinalUtterance(utterance_id="u4", text="basically, yes"))
+    assert isinstance(events[-1], SessionEnded)

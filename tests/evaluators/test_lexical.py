@@ -183,3 +183,20 @@ def test_phrase_expression_shapes() -> None:
     assert phrase_expression("100%") == r"\b100%"
     with pytest.raises(ValueError, match="no words"):
         phrase_expression(" - ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Don't worry it is risk-free",
+        "Without doubt it is risk-free",
+        "You can't believe how risk-free",
+    ],
+)
+def test_reassuring_idioms_are_not_negations(plan, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert rules_fired(plan, text) == ["no-guarantee"]
+
+
+@pytest.mark.parametrize("text", ["I refused to call it risk-free", "we avoided any guarantee"])
+def test_inflected_negating_verbs(plan, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert rules_fired(plan, text) == []

@@ -47,8 +47,7 @@ def test_unknown_field_names_line_column_and_path() -> None:
 
 def test_wrong_type_is_located_at_the_value() -> None:
     assert _errors(MINIMAL.replace("version: 1", "version: one")) == [
-        "p.yaml:2:10: version: Input should be a valid integer, "
-        "unable to parse string as an integer"
+        "p.yaml:2:10: version: Input should be a valid integer"
     ]
 
 
@@ -96,9 +95,7 @@ def test_yaml_syntax_error_and_duplicate_keys() -> None:
 
 def test_non_mapping_documents_are_rejected() -> None:
     assert _errors("") == ["p.yaml:1:1: expected a mapping at the top, found an empty file"]
-    assert _errors("- a\n- b\n") == [
-        "p.yaml:1:1: expected a mapping at the top, found a CommentedSeq"
-    ]
+    assert _errors("- a\n- b\n") == ["p.yaml:1:1: expected a mapping at the top, found a list"]
 
 
 def test_missing_file_is_a_document_error(tmp_path: Path) -> None:
@@ -163,3 +160,22 @@ def test_mutated_rules_never_escape_as_other_exceptions(keys: list[str], value: 
         parse_policy(text, "m.yaml")
     except DocumentError as error:
         assert all(issue.line >= 1 for issue in error.issues)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("match: {phrases: ['*']}", "phrase '*' has no words to match"),
+        ('match: {regex: ["\\bguarantee"]}', "contains the control character '\\x08'"),
+        ("kind: pii\n    entities: [PHONE]\n    default_region: UK", "the United Kingdom is GB"),
+        ("match: {phrases: [x], case_sensitive: 'yes'}", "Input should be a valid boolean"),
+    ],
+)
+def test_values_that_would_silently_misbehave_are_errors(rule: str, message: str) -> None:
+    text = f"policy: demo\nversion: 1\nguardrails:\n  - id: r\n    {rule}\n"
+    assert any(message in error for error in _errors(text))
+
+
+def test_quoted_numbers_are_not_versions() -> None:
+    (error,) = _errors(MINIMAL.replace("version: 1", 'version: "1"'))
+    assert "version: Input should be a valid integer" in error
