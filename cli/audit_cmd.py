@@ -19,6 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     verify = commands.add_parser("verify", help="verify an evidence bundle offline")
     verify.add_argument("bundle", type=Path)
     verify.add_argument("--json", action="store_true", help="machine-readable report")
+    verify.add_argument(
+        "--trusted-key",
+        action="append",
+        metavar="KEYID",
+        help="accept only records signed by this key id (repeatable); without it a bundle "
+        "is checked against the keys it carries, which proves integrity but not origin",
+    )
     export = commands.add_parser("export", help="export the audit log to a bundle directory")
     export.add_argument("--out", type=Path, required=True)
 
@@ -32,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"{args.out}: {summary.count} records exported")
         return 0
-    report = verify_bundle(args.bundle)
+    report = verify_bundle(args.bundle, trusted_keyids=args.trusted_key)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     elif report.ok:

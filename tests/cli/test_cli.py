@@ -190,3 +190,14 @@ def test_verify_json_report_names_the_broken_record(
     codes = {problem["code"] for problem in report["problems"]}
     assert "file-hash" in codes
     assert any(problem["line"] == 2 for problem in report["problems"])
+
+
+def test_verify_with_pinned_key(
+    tmp_path: Path, proctor_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = tmp_path / "bundle"
+    assert run(["demo", "--out", str(bundle)], capsys)[0] == 0
+    (keyid,) = [path.stem for path in (bundle / "keys").glob("*.json")]
+    assert run(["audit", "verify", str(bundle), "--trusted-key", keyid], capsys)[0] == 0
+    code, _, err = run(["audit", "verify", str(bundle), "--trusted-key", "0" * 64], capsys)
+    assert code == 1 and "key-untrusted" in err

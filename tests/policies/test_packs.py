@@ -1,0 +1,62 @@
+"""The sample packs behave as their transcripts claim: the non-compliant ones breach the
+rules they were written to breach, the compliant ones pass without a finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Session
+from engine.replay import replay_inputs
+from engine.transcripts import load_transcript
+from evaluators import compile_policy
+from policies import load_policy, pack_path
+
+
+def evaluate(pack: str, transcript: str) -> Session:
+    folder = pack_path(pack)
+    session = Session(compile_policy(load_policy(folder / "policy.yaml")), learner="t")
+    session.start()
+    for _, utterance in replay_inputs(load_transcript(folder / "transcripts" / transcript)):
+        if session.state.value == "active":
+            session.ingest(utterance)
+    if session.state.value == "active":
+        session.end()
+    return session
+
+
+@pytest.mark.parametrize(
+    ("pack", "expected"),
+    [
+        (
+            "pharma",
+            {
+                "no-safety-minimisation",
+                "no-patient-data",
+                "no-off-label",
+                "fair-balance-disclosure",
+            },
+        ),
+        (
+            "investment",
+            {
+                "no-performance-projection",
+                "no-guarantees",
+                "capital-at-risk",
+                "past-performance-warning",
+                "no-client-identifiers",
+            },
+        ),
+    ],
+)
+def test_non_compliant_samples_breach_what_they_should(pack: str, expected: set[str]) -> None:
+    session = evaluate(pack, "non_compliant.txt")
+    assert {finding.rule_id for finding in session.findings} == expected
+    assert session.scorecard is not None and not session.scorecard.passed
+
+
+@pytest.mark.parametrize("pack", ["pharma", "investment"])
+def test_compliant_samples_pass_cleanly(pack: str) -> None:
+    session = evaluate(pack, "compliant.txt")
+    assert session.findings == []
+    assert session.scorecard is not None and session.scorecard.passed
+    assert session.scorecard.score == 1.0
