@@ -39,6 +39,7 @@ class SessionStarted(_Event):
     learner: str = Field(description="Pseudonymous learner id; never a name or e-mail.")
     policy: PolicyVersion
     scenario: str | None = None
+    knowledge_base: str | None = None
     knowledge_base_digest: str | None = None
 
 

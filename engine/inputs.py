@@ -25,6 +25,9 @@ class PartialUtterance(_Input):
 
 class FinalUtterance(_Input):
     speaker: Speaker = Speaker.learner
+    passages: tuple[str, ...] = Field(
+        default=(), description="Knowledge-base chunk ids a persona reply was built from."
+    )
 
 
 UtteranceInput = PartialUtterance | FinalUtterance

@@ -22,8 +22,10 @@ from engine.events import (
     FlagRaised,
     FlagRetracted,
     ObjectiveProgress,
+    PersonaDelta,
     PersonaFinal,
     PolicyVersion,
+    RetrievalUsed,
     ScoreComputed,
     SessionEnded,
     SessionEvent,
@@ -33,9 +35,22 @@ from engine.events import (
 )
 from engine.inputs import FinalUtterance, PartialUtterance, UtteranceInput
 from evaluators.findings import Finding, Scorecard
+from evaluators.grounding import PassageLike
 from evaluators.plan import PolicyPlan
 from evaluators.session import FinalOutcome, SessionEvaluator, UtteranceClosedError
 from policies.models import Speaker
+
+GROUNDING_PASSAGES = 3
+
+
+class Knowledge(Protocol):
+    """A searchable knowledge base (knowledge_base.KnowledgeBase fits)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    def search(self, query: str, k: int = 3) -> Sequence[PassageLike]: ...
 
 
 class EventRecorder(Protocol):
@@ -84,8 +99,10 @@ class Session:
         notifier: Notifier | None = None,
         clock: Clock = system_clock,
         scenario: str | None = None,
+        knowledge: Knowledge | None = None,
     ) -> None:
         self.plan = plan
+        self.knowledge = knowledge
         self.learner = learner
         self.session_id = session_id or str(uuid.uuid4())
         self.scenario = scenario
@@ -119,8 +136,33 @@ class Session:
             learner=self.learner,
             policy=self.policy_version,
             scenario=self.scenario,
+            knowledge_base=self.knowledge.name if self.knowledge else None,
+            knowledge_base_digest=self.knowledge.digest if self.knowledge else None,
         )
         return self._emit([started])
+
+    def persona_delta(self, utterance_id: str, delta: str) -> PersonaDelta:
+        """A streamed fragment of a persona reply (transient: the final is what is recorded)."""
+        self._require_active()
+        return PersonaDelta(
+            session_id=self.session_id, at=self._clock(), utterance_id=utterance_id, delta=delta
+        )
+
+    def retrieval_used(
+        self, utterance_id: str, passages: Sequence[PassageLike]
+    ) -> list[SessionEvent]:
+        """Record which knowledge-base passages a reply was built from."""
+        self._require_active()
+        if self.knowledge is None:
+            raise SessionError("this session has no knowledge base")
+        event = RetrievalUsed(
+            session_id=self.session_id,
+            at=self._clock(),
+            utterance_id=utterance_id,
+            knowledge_base=self.knowledge.name,
+            passages=tuple(passage.chunk_id for passage in passages),
+        )
+        return self._emit([event])
 
     def ingest(self, utterance: UtteranceInput) -> list[SessionEvent]:
         self._require_active()
@@ -167,7 +209,12 @@ class Session:
         return events, False
 
     def _final(self, utterance: FinalUtterance) -> tuple[list[SessionEvent], bool]:
-        outcome = self._evaluator.final(utterance.utterance_id, utterance.text, utterance.speaker)
+        passages: Sequence[PassageLike] = ()
+        if self.knowledge is not None and self.plan.needs_passages(utterance.speaker):
+            passages = self.knowledge.search(utterance.text, GROUNDING_PASSAGES)
+        outcome = self._evaluator.final(
+            utterance.utterance_id, utterance.text, utterance.speaker, passages
+        )
         events: list[SessionEvent] = [self._final_event(utterance, outcome)]
         withdrawn = {finding.finding_id for finding in outcome.retracted}
         self._escalator.withdraw(withdrawn)
@@ -205,6 +252,7 @@ class Session:
                 utterance_id=utterance.utterance_id,
                 turn=outcome.turn,
                 text=outcome.recordable_text,
+                passages=utterance.passages,
             )
         return UtteranceFinal(
             session_id=self.session_id,

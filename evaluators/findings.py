@@ -23,6 +23,15 @@ class Span(_Frozen):
     end: int = Field(ge=0)
 
 
+class PassageEvidence(_Frozen):
+    """The knowledge-base passage a finding was judged against, quoted."""
+
+    chunk_id: str
+    document: str
+    section: str
+    quote: str
+
+
 class Finding(_Frozen):
     """A breach of one guardrail."""
 
@@ -41,6 +50,7 @@ class Finding(_Frozen):
     cite: str | None = None
     actions: tuple[Action, ...] = ()
     coach: str | None = None
+    passage: PassageEvidence | None = None
 
 
 class Observation(_Frozen):

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from evaluators.lexical import LexicalPattern, Lexicon
 from policies.digest import policy_digest
 from policies.models import (
+    GroundingRule,
     Guardrail,
     LexicalRule,
     PiiRule,
     Policy,
     RequiredDisclosureRule,
+    Speaker,
 )
 
 MatchingRule = LexicalRule | RequiredDisclosureRule
@@ -27,6 +29,11 @@ class PolicyPlan:
     rules: dict[str, Guardrail]
     pii_rules: tuple[PiiRule, ...]
     disclosure_rules: tuple[RequiredDisclosureRule, ...]
+    grounding_rules: tuple[GroundingRule, ...]
+
+    def needs_passages(self, speaker: Speaker) -> bool:
+        """Whether evaluating this speaker's lines needs knowledge-base passages."""
+        return any(rule.applies_to is speaker for rule in self.grounding_rules)
 
     def pattern_rule(self, pattern_id: int) -> tuple[LexicalPattern, MatchingRule]:
         pattern = self.lexicon.patterns[pattern_id]
@@ -62,5 +69,8 @@ def compile_policy(policy: Policy) -> PolicyPlan:
         pii_rules=tuple(rule for rule in policy.guardrails if isinstance(rule, PiiRule)),
         disclosure_rules=tuple(
             rule for rule in policy.guardrails if isinstance(rule, RequiredDisclosureRule)
+        ),
+        grounding_rules=tuple(
+            rule for rule in policy.guardrails if isinstance(rule, GroundingRule)
         ),
     )

@@ -8,15 +8,18 @@ retracted when the utterance becomes final. Required disclosures are settled on 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from evaluators.context import is_negated, is_quoted
-from evaluators.findings import Finding, Observation, Scorecard, Span
+from evaluators.findings import Finding, Observation, PassageEvidence, Scorecard, Span
+from evaluators.grounding import PassageLike, contradictions, sentence_around
 from evaluators.lexical import UtteranceScanner
 from evaluators.pii import find_pii, mask
 from evaluators.plan import PolicyPlan
 from evaluators.rubric import score_session
 from policies.models import (
+    GroundingRule,
     LexicalRule,
     Negation,
     PiiRule,
@@ -39,6 +42,7 @@ class _Occurrence:
     end: int
     detail: str
     is_personal_data: bool = False
+    passage: PassageEvidence | None = None
 
 
 @dataclass
@@ -93,8 +97,14 @@ class SessionEvaluator:
         return self._raise(state, utterance_id, occurrences, revision, self._turn_of(speaker, 1))
 
     def final(
-        self, utterance_id: str, text: str, speaker: Speaker = Speaker.learner
+        self,
+        utterance_id: str,
+        text: str,
+        speaker: Speaker = Speaker.learner,
+        passages: Sequence[PassageLike] = (),
     ) -> FinalOutcome:
+        """Evaluate the final transcript; `passages` are the knowledge-base passages closest to
+        it, needed only by grounding rules (see PolicyPlan.needs_passages)."""
         state = self._state(utterance_id, speaker)
         if speaker is Speaker.learner:
             self.learner_turns += 1
@@ -102,6 +112,9 @@ class SessionEvaluator:
         state.scanner.feed(text)
         state.scanner.close()
         occurrences = self._occurrences(state, text, final=True)
+        for rule in self._plan.grounding_rules:
+            if rule.applies_to is speaker:
+                occurrences[rule.id] = _grounding_occurrences(rule, text, passages)
         new = self._raise(state, utterance_id, occurrences, None, turn)
         current = {key for rule_id, found in occurrences.items() for key in _keys(rule_id, found)}
         retracted = [finding for key, finding in state.raised.items() if key not in current]
@@ -201,6 +214,7 @@ class SessionEvaluator:
             cite=rule.cite,
             actions=tuple(rule.on_violation),
             coach=rule.coach,
+            passage=occurrence.passage,
         )
 
     def _disclosures_made(
@@ -291,6 +305,26 @@ def _pii_occurrences(rule: PiiRule, text: str, final: bool) -> list[_Occurrence]
     ]
 
 
+def _grounding_occurrences(
+    rule: GroundingRule, text: str, passages: Sequence[PassageLike]
+) -> list[_Occurrence]:
+    return [
+        _Occurrence(
+            rule.id,
+            found.claim.start,
+            found.claim.end,
+            found.describe(),
+            passage=PassageEvidence(
+                chunk_id=found.passage.chunk_id,
+                document=found.passage.document,
+                section=found.passage.section,
+                quote=sentence_around(found.passage.text, found.stated[0].start),
+            ),
+        )
+        for found in contradictions(text, passages, rule.min_similarity)
+    ]
+
+
 def _merge_overlaps(items: list[_Occurrence]) -> list[_Occurrence]:
     """One occurrence per stretch of text: open-ended phrases report every word ending."""
     merged: list[_Occurrence] = []
@@ -298,9 +332,7 @@ def _merge_overlaps(items: list[_Occurrence]) -> list[_Occurrence]:
         if merged and item.start < merged[-1].end:
             last = merged[-1]
             if item.end > last.end:
-                merged[-1] = _Occurrence(
-                    last.rule_id, last.start, item.end, last.detail, last.is_personal_data
-                )
+                merged[-1] = replace(last, end=item.end)
             continue
         merged.append(item)
     return merged

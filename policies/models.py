@@ -175,7 +175,21 @@ class RequiredDisclosureRule(_RuleBase):
     quotation: Quotation = Quotation.ignore_quoted
 
 
-RULE_KINDS = ("lexical", "pii", "required_disclosure")
+class GroundingRule(_RuleBase):
+    """Fires when the speaker states a quantity (a dose, a percentage, mmHg, a duration) that
+    the most similar knowledge-base passage states differently."""
+
+    kind: Literal["grounding"]
+    min_similarity: float = Field(
+        default=0.45,
+        ge=0,
+        le=1,
+        strict=True,
+        description="How close (cosine) a passage must be to the statement to judge it.",
+    )
+
+
+RULE_KINDS = ("lexical", "pii", "required_disclosure", "grounding")
 
 
 def _rule_kind(value: Any) -> str | None:
@@ -187,7 +201,8 @@ def _rule_kind(value: Any) -> str | None:
 Guardrail = Annotated[
     Annotated[LexicalRule, Tag("lexical")]
     | Annotated[PiiRule, Tag("pii")]
-    | Annotated[RequiredDisclosureRule, Tag("required_disclosure")],
+    | Annotated[RequiredDisclosureRule, Tag("required_disclosure")]
+    | Annotated[GroundingRule, Tag("grounding")],
     Discriminator(
         _rule_kind,
         custom_error_type="unknown_rule_kind",

@@ -37,7 +37,7 @@ def test_rule_without_kind_is_lexical_with_defaults() -> None:
 def test_sample_packs_load(pack: str) -> None:
     policy = load_policy(pack_path(pack) / "policy.yaml")
     assert policy.rubric is not None
-    assert {rule.kind for rule in policy.guardrails} == {"lexical", "pii", "required_disclosure"}
+    assert {"lexical", "pii", "required_disclosure"} <= {rule.kind for rule in policy.guardrails}
 
 
 def test_unknown_field_names_line_column_and_path() -> None:

@@ -1,0 +1,139 @@
+"""Scenario format v1: who the persona is and how they behave, written as YAML by a trainer.
+
+A scenario names the policy the learner is held to and the knowledge base the persona draws
+on, describes the persona (role, disposition, goals, opening line, what they know and reveal
+only when asked), the intents the persona recognises in the learner's lines, the objections it
+raises and what resolves them, and how it reacts when the learner breaches a rule. Loaded with
+the same located errors as policies.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policies.documents import DocumentError, located_issue, read_yaml, validate_document
+
+ScenarioId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Examples = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+Lines = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Difficulty(StrEnum):
+    easy = "easy"
+    medium = "medium"
+    hard = "hard"
+
+
+class Persona(_Strict):
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, description="Who the persona is, in one line.")
+    disposition: str = Field(min_length=1, description="Temperament: sceptical, rushed, ...")
+    opening: str = Field(min_length=1, description="The persona's first line.")
+    goals: list[str] = Field(
+        default_factory=list,
+        description="Questions the persona wants answered, asked in order when it has the floor.",
+    )
+    closing: str = Field(
+        default="Thank you, that's all I have time for.",
+        description="Said when the learner closes.",
+    )
+
+
+class Fact(_Strict):
+    """Something the persona knows and reveals when the learner asks about it."""
+
+    about: Examples = Field(description="Questions that should reveal it.")
+    says: str = Field(min_length=1)
+
+
+class Intent(_Strict):
+    """Something the learner may do, recognised by meaning from examples."""
+
+    id: ScenarioId
+    examples: Examples
+    replies: Lines = Field(description="Persona lines, used in turn so it does not repeat itself.")
+    quote_knowledge: bool = Field(
+        default=False,
+        description="Answer by quoting the closest knowledge-base passage before the reply.",
+    )
+    closes: bool = Field(default=False, description="The learner is wrapping up the visit.")
+
+
+class Objection(_Strict):
+    id: ScenarioId
+    says: str = Field(min_length=1)
+    after_intent: ScenarioId | None = Field(
+        default=None, description="Raise it right after the learner does this intent."
+    )
+    after_turn: int | None = Field(
+        default=None, ge=1, description="Raise it at this learner turn if not raised yet."
+    )
+    resolved_by: Examples = Field(description="What the learner could say to resolve it.")
+    accepted: str = Field(
+        default="All right, that answers it.", description="Said when it is resolved."
+    )
+
+    @model_validator(mode="after")
+    def _has_a_trigger(self) -> Objection:
+        if self.after_intent is None and self.after_turn is None:
+            raise ValueError("an objection needs `after_intent` or `after_turn`")
+        return self
+
+
+class Scenario(_Strict):
+    format: int = Field(default=1, ge=1, le=1)
+    scenario: ScenarioId
+    title: str = Field(min_length=1)
+    policy: str = Field(min_length=1, description="Policy file, relative to the scenario file.")
+    knowledge_base: str | None = Field(default=None, description="Knowledge-base name.")
+    documents: list[str] = Field(
+        default_factory=list,
+        description="Documents (relative paths) to ingest into the knowledge base if missing.",
+    )
+    knowledge_label: str = Field(
+        default="Your own material",
+        description='How the persona names the knowledge base when quoting it ("The label").',
+    )
+    difficulty: Difficulty = Difficulty.medium
+    persona: Persona
+    facts: list[Fact] = Field(default_factory=list)
+    intents: list[Intent] = Field(min_length=1)
+    objections: list[Objection] = Field(default_factory=list)
+    reactions: dict[str, str] = Field(
+        default_factory=dict, description="Rule id -> what the persona says when it fires."
+    )
+    max_turns: int = Field(default=12, ge=1)
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario; raises DocumentError naming file, line and field."""
+    document = read_yaml(path)
+    scenario = validate_document(Scenario, document)
+    intent_ids = {intent.id for intent in scenario.intents}
+    issues = [
+        located_issue(
+            document,
+            ("objections", index, "after_intent"),
+            f"unknown intent {objection.after_intent!r}",
+        )
+        for index, objection in enumerate(scenario.objections)
+        if objection.after_intent is not None and objection.after_intent not in intent_ids
+    ]
+    if not (path.parent / scenario.policy).is_file():
+        issues.append(located_issue(document, ("policy",), f"no policy file {scenario.policy!r}"))
+    issues += [
+        located_issue(document, ("documents", index), f"no document {name!r}")
+        for index, name in enumerate(scenario.documents)
+        if not (path.parent / name).is_file()
+    ]
+    if issues:
+        raise DocumentError(issues)
+    return scenario

@@ -1,0 +1,123 @@
+"""Does a statement contradict the knowledge base? Quantities are the part we can check exactly.
+
+A claim such as "it lowered systolic pressure by 20 mmHg" is compared with the most similar
+approved passage: if that passage states quantities in the same unit and none of them is the
+claimed value, the claim contradicts it. Statements without a unit (years, counts of things the
+passage does not mention) are not judged: silence is not contradiction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+_UNIT_ALIASES = {
+    "percent": "%",
+    "per cent": "%",
+    "%": "%",
+    "mmhg": "mmhg",
+    "mg": "mg",
+    "milligrams": "mg",
+    "ml": "ml",
+    "kg": "kg",
+    "week": "week",
+    "weeks": "week",
+    "month": "month",
+    "months": "month",
+    "year": "year",
+    "years": "year",
+    "day": "day",
+    "days": "day",
+    "hour": "hour",
+    "hours": "hour",
+    "adults": "patients",
+    "patients": "patients",
+    "people": "patients",
+    "participants": "patients",
+}
+_QUANTITY = re.compile(
+    r"(?<![\w.])(?P<value>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:-\s*)?"
+    r"(?P<unit>%|per ?cent|mmhg|mg|milligrams|ml|kg|weeks?|months?|years?|days?|hours?"
+    r"|adults|patients|people|participants)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str
+    start: int
+    end: int
+    text: str
+
+
+class PassageLike(Protocol):
+    """What grounding needs of a knowledge-base passage (knowledge_base.Passage fits)."""
+
+    @property
+    def chunk_id(self) -> str: ...
+    @property
+    def document(self) -> str: ...
+    @property
+    def section(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    claim: Quantity
+    passage: PassageLike
+    stated: tuple[Quantity, ...]
+
+    def describe(self) -> str:
+        said = ", ".join(q.text for q in self.stated)
+        where = f"{self.passage.document}" + (
+            f" \u00a7 {self.passage.section}" if self.passage.section else ""
+        )
+        return f'states "{self.claim.text}"; {where} says {said}'
+
+
+def quantities(text: str) -> list[Quantity]:
+    found = []
+    for match in _QUANTITY.finditer(text):
+        unit = _UNIT_ALIASES[match.group("unit").lower().replace("  ", " ")]
+        value = float(match.group("value").replace(",", ""))
+        found.append(Quantity(value, unit, match.start(), match.end(), match.group()))
+    return found
+
+
+def contradictions(
+    text: str, passages: Sequence[PassageLike], min_similarity: float
+) -> list[Contradiction]:
+    """Quantities in `text` that the most similar passage (above `min_similarity`) states
+    differently in the same unit."""
+    relevant = [p for p in passages if p.score >= min_similarity]
+    if not relevant:
+        return []
+    best = max(relevant, key=lambda passage: passage.score)
+    approved = quantities(best.text)
+    found = []
+    for claim in quantities(text):
+        same_unit = tuple(q for q in approved if q.unit == claim.unit)
+        if same_unit and all(abs(q.value - claim.value) > 1e-9 for q in same_unit):
+            found.append(Contradiction(claim, best, same_unit))
+    return found
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentence_around(text: str, offset: int) -> str:
+    """The sentence (or line) of `text` that contains `offset`: the part worth quoting."""
+    start = 0
+    for boundary in _SENTENCE_END.finditer(text):
+        if boundary.start() >= offset:
+            return text[start : boundary.start()].strip()
+        start = boundary.end()
+    return text[start:].strip()
