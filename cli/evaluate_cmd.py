@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine import FlagRaised, ObjectiveProgress, Session
+from cli.home import ProctorHome
+from cli.knowledge import open_knowledge
+from engine import FlagRaised, ObjectiveProgress, Session, SessionEnded
 from engine.replay import replay_inputs
+from engine.session import Knowledge
 from engine.transcripts import TranscriptError, load_transcript
-from evaluators import compile_policy
+from evaluators import PolicyPlan, compile_policy
 from policies import DocumentError, load_policy
 
 EXIT_INVALID = 2
@@ -24,10 +27,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write JSON here instead of standard output")
 
 
+def _knowledge_for(plan: PolicyPlan) -> tuple[Knowledge | None, list[str]]:
+    """The policy's knowledge base when grounding rules need one; otherwise say which rules
+    could not be evaluated, rather than passing them silently."""
+    if not plan.grounding_rules:
+        return None, []
+    name = plan.policy.knowledge_base
+    if name is not None:
+        home = ProctorHome.from_environment().ensure()
+        knowledge = open_knowledge(home, name)
+        if len(knowledge) > 0:
+            return knowledge, []
+    reason = (
+        f"knowledge base {name!r} is empty or missing (run `proctor kb ingest DIR --name {name}`)"
+        if name
+        else "the policy names no knowledge_base"
+    )
+    return None, [f"{rule.id}: not evaluated, {reason}" for rule in plan.grounding_rules]
+
+
 def evaluate_transcript(policy_path: Path, transcript_path: Path, learner: str) -> dict[str, Any]:
     policy = load_policy(policy_path)
     lines = load_transcript(transcript_path, learner)
-    session = Session(compile_policy(policy), learner="batch")
+    plan = compile_policy(policy)
+    knowledge, not_evaluated = _knowledge_for(plan)
+    session = Session(plan, learner="batch", knowledge=knowledge)
     events = session.start()
     for _, utterance in replay_inputs(lines, with_partials=False):
         events += session.ingest(utterance)
@@ -47,8 +71,10 @@ def evaluate_transcript(policy_path: Path, transcript_path: Path, learner: str) 
             for e in events
             if isinstance(e, ObjectiveProgress) and e.evidence is not None
         ],
-        "ended_by_policy": session.findings
-        and any(getattr(e, "reason", None) == "ended_by_policy" for e in events),
+        "ended_by_policy": any(
+            isinstance(e, SessionEnded) and e.reason == "ended_by_policy" for e in events
+        ),
+        "not_evaluated": not_evaluated,
         "score": session.scorecard.model_dump(mode="json"),
     }
 
@@ -62,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     except TranscriptError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
+    for note in result["not_evaluated"]:
+        print(f"warning: {note}", file=sys.stderr)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

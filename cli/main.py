@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from cli import audit_cmd, demo, evaluate_cmd, policy_cmd
+from cli import audit_cmd, demo, evaluate_cmd, kb_cmd, policy_cmd, practice_cmd
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module, text in (
         ("demo", demo, "stream a sample role-play through the live loop and verify its evidence"),
         ("policy", policy_cmd, "lint a policy or print the policy JSON Schema"),
+        ("practice", practice_cmd, "practise a scenario against the persona in the terminal"),
+        ("kb", kb_cmd, "ingest documents into a knowledge base, or search it"),
         ("evaluate", evaluate_cmd, "evaluate a recorded transcript; findings and score as JSON"),
         ("audit", audit_cmd, "verify or export signed evidence bundles"),
     ):

@@ -108,7 +108,7 @@ class ScriptedPersona:
     def _compose(self, context: PersonaContext) -> str:
         reaction = self._reaction(context)
         if reaction is not None:
-            return reaction
+            return " ".join([reaction, *self._corrections(context)])
         query = self._embedder.embed([context.learner_text])[0]
         parts = [
             *self._corrections(context),
