@@ -108,9 +108,8 @@ def run_practice(
         f"{scenario.title}\nPolicy {policy.policy} v{policy.version}; session {session.session_id}"
     )
     if knowledge is not None:
-        print(
-            f"Knowledge base {knowledge.name}: {len(knowledge)} passages, digest {knowledge.digest[:12]}…"
-        )
+        digest = knowledge.digest[:12]
+        print(f"Knowledge base {knowledge.name}: {len(knowledge)} passages, digest {digest}…")
     print()
     conversation = Conversation(session, persona)
     for event in conversation.open():

@@ -125,7 +125,8 @@ def test_investment_client_raises_horizon_and_accepts_honesty(
     honest = say(
         conversation,
         4,
-        "The fund aims to grow capital over at least five years, so it may not suit a two-year horizon.",
+        "The fund aims to grow capital over at least five years,"
+        " so it may not suit a two-year horizon.",
     )
     assert "rather not risk the deposit" in honest.reply
 
