@@ -39,8 +39,9 @@ _UNIT_ALIASES = {
 }
 _QUANTITY = re.compile(
     r"(?<![\w.])(?P<value>\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(?:-\s*)?"
+    r"(?:(?:working|business|calendar)\s+)?"
     r"(?P<unit>%|per ?cent|mmhg|mg|milligrams|ml|kg|weeks?|months?|years?|days?|hours?"
-    r"|adults|patients|people|participants)\b",
+    r"|adults|patients|people|participants)(?!\w)",
     re.IGNORECASE,
 )
 

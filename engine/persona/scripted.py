@@ -23,9 +23,9 @@ from engine.scenarios import Intent, Objection, Scenario
 from engine.session import Knowledge
 from evaluators.grounding import contradictions, quantities, sentence_around
 
-INTENT_THRESHOLD = 0.42
+INTENT_THRESHOLD = 0.5
 FACT_THRESHOLD = 0.45
-RESOLUTION_THRESHOLD = 0.5
+RESOLUTION_THRESHOLD = 0.65
 QUOTE_THRESHOLD = 0.3
 GROUNDING_SIMILARITY = 0.35
 _FALLBACKS = (
@@ -114,9 +114,10 @@ class ScriptedPersona:
             *self._corrections(context),
             *self._resolutions_of_open_objections(query),
         ]
-        intent = self._intent(query)
-        if _is_question(context.learner_text):
-            parts += self._fact_for(query)
+        fact = self._fact_for(query) if _is_question(context.learner_text) else []
+        # A question that uncovers a fact is answered by the fact, not by a canned intent reply.
+        intent = None if fact else self._intent(query)
+        parts += fact
         if intent is not None:
             parts += self._intent_reply(intent, context)
         parts += self._objections_due(intent, context.turn)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from cli.main import main
 from policies import load_policy, pack_path
 
 PHARMA = pack_path("pharma")
+PROCTOR = Path(sys.executable).with_name("proctor")
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -77,7 +79,7 @@ def test_schema_validates_the_sample_policies(capsys: pytest.CaptureFixture[str]
 
 
 def test_evaluate_writes_findings_and_score(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, proctor_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "result.json"
     code, _, err = run(
@@ -100,7 +102,9 @@ def test_evaluate_writes_findings_and_score(
     assert len(result["policy"]["digest"]) == 64
 
 
-def test_evaluate_compliant_transcript_passes(capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_compliant_transcript_passes(
+    proctor_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(
         [
             "evaluate",
@@ -116,6 +120,43 @@ def test_evaluate_compliant_transcript_passes(capsys: pytest.CaptureFixture[str]
     assert result["findings"] == []
     assert result["score"]["passed"] is True and result["score"]["score"] == 1.0
     assert [d["rule_id"] for d in result["disclosures"]] == ["fair-balance-disclosure"]
+    assert [note.split(":")[0] for note in result["not_evaluated"]] == [
+        "label-consistency",
+        "persona-grounding",
+    ]
+
+
+def test_evaluate_checks_figures_against_the_ingested_label(
+    tmp_path: Path, proctor_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    shutil.copy(PHARMA / "velmora-label.md", kb)
+    assert run(["kb", "ingest", str(kb), "--name", "velmora-label"], capsys)[0] == 0
+    transcript = tmp_path / "t.txt"
+    transcript.write_text(
+        "learner: In the trials Velmora lowered systolic blood pressure"
+        " by 20 mmHg more than placebo.\n"
+    )
+    code, out, _ = run(
+        ["evaluate", "--policy", str(PHARMA / "policy.yaml"), "--transcript", str(transcript)],
+        capsys,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["not_evaluated"] == []
+    (finding,) = [f for f in result["findings"] if f["rule_id"] == "label-consistency"]
+    assert finding["quote"] == "20 mmHg"
+    assert "11 mmHg" in finding["passage"]["quote"]
+    assert finding["passage"]["document"] == "velmora-label.md"
+
+
+def test_demo_without_out_writes_under_the_home(
+    proctor_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(["demo", "--pack", "service"], capsys)
+    assert code == 0
+    assert f"Evidence bundle: {proctor_home / 'bundles'}" in out
 
 
 def test_evaluate_bad_transcript_is_a_clear_error(
@@ -131,53 +172,63 @@ def test_evaluate_bad_transcript_is_a_clear_error(
     assert "Traceback" not in err
 
 
-def test_demo_end_to_end_through_the_console_script(tmp_path: Path) -> None:
-    """The demo path as a user runs it: a real process, a real home, a real bundle."""
-    proctor = Path(sys.executable).with_name("proctor")
-    env = {**os.environ, "PROCTOR_HOME": str(tmp_path / "home")}
-    bundle = tmp_path / "bundle"
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """`proctor demo` as a user runs it: a real process, a fresh home, a real bundle."""
+    root = tmp_path_factory.mktemp("demo")
+    home, bundle = root / "home", root / "bundle"
+    env = {**os.environ, "PROCTOR_HOME": str(home)}
     demo = subprocess.run(
-        [str(proctor), "demo", "--out", str(bundle)],
+        [str(PROCTOR), "demo", "--out", str(bundle)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert demo.returncode == 0, demo.stderr
-    out = demo.stdout
+    return home, bundle, demo.stdout
+
+
+def copy_bundle(demo_run: tuple[Path, Path, str], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(demo_run[1], tmp_path / "bundle"))
+
+
+def test_demo_streams_flags_persona_and_scorecard(demo_run: tuple[Path, Path, str]) -> None:
+    home, _, out = demo_run
+    assert "Dr Amira Shah: I have about five minutes" in out
     assert "FLAG (live, word" in out and "no-safety-minimisation" in out
     assert "21 CFR 202.1(e)(6)" in out
+    assert "Dr Amira Shah: Is that in the label?" in out
+    assert "label-consistency" in out and "11 mmHg" in out
     assert "Scorecard:" in out and "FAILED" in out
     assert "verification: OK" in out
-    key = tmp_path / "home" / "keys" / "audit-signing.key"
+    key = home / "keys" / "audit-signing.key"
     assert key.stat().st_mode & 0o777 == 0o600
 
+
+def test_demo_bundle_verifies_and_tampering_fails(
+    demo_run: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    bundle = copy_bundle(demo_run, tmp_path)
+    env = {**os.environ, "PROCTOR_HOME": str(demo_run[0])}
     verify = subprocess.run(
-        [str(proctor), "audit", "verify", str(bundle)], env=env, capture_output=True, text=True
+        [str(PROCTOR), "audit", "verify", str(bundle)], env=env, capture_output=True, text=True
     )
     assert verify.returncode == 0, verify.stderr
-
     records = bundle / "log" / "records.jsonl"
     lines = records.read_bytes().splitlines(keepends=True)
     records.write_bytes(b"".join(lines[:3] + lines[4:]))
     tampered = subprocess.run(
-        [str(proctor), "audit", "verify", str(bundle)], env=env, capture_output=True, text=True
+        [str(PROCTOR), "audit", "verify", str(bundle)], env=env, capture_output=True, text=True
     )
     assert tampered.returncode != 0
     assert "FAILED" in tampered.stderr
 
-    default = subprocess.run(
-        [str(proctor), "demo"], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert default.returncode == 0, default.stderr
-    assert f"Evidence bundle: {tmp_path / 'home' / 'bundles'}" in default.stdout
-
 
 def test_verify_json_report_names_the_broken_record(
-    tmp_path: Path, proctor_home: Path, capsys: pytest.CaptureFixture[str]
+    demo_run: tuple[Path, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bundle = tmp_path / "bundle"
-    assert run(["demo", "--out", str(bundle)], capsys)[0] == 0
+    bundle = copy_bundle(demo_run, tmp_path)
     code, out, _ = run(["audit", "verify", str(bundle), "--json"], capsys)
     assert code == 0 and json.loads(out)["ok"] is True
     records = bundle / "log" / "records.jsonl"
@@ -193,10 +244,9 @@ def test_verify_json_report_names_the_broken_record(
 
 
 def test_verify_with_pinned_key(
-    tmp_path: Path, proctor_home: Path, capsys: pytest.CaptureFixture[str]
+    demo_run: tuple[Path, Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bundle = tmp_path / "bundle"
-    assert run(["demo", "--out", str(bundle)], capsys)[0] == 0
+    bundle = copy_bundle(demo_run, tmp_path)
     (keyid,) = [path.stem for path in (bundle / "keys").glob("*.json")]
     assert run(["audit", "verify", str(bundle), "--trusted-key", keyid], capsys)[0] == 0
     code, _, err = run(["audit", "verify", str(bundle), "--trusted-key", "0" * 64], capsys)

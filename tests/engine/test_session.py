@@ -114,12 +114,13 @@ def test_count_escalation_ends_session_with_score(pharma_plan: PolicyPlan) -> No
     s = session(pharma_plan)
     s.ingest(FinalUtterance(utterance_id="u1", text="It is a miracle."))
     s.ingest(FinalUtterance(utterance_id="u2", text="It cures hypertension."))
-    events = s.ingest(FinalUtterance(utterance_id="u3", text="Best on the market."))
+    s.ingest(FinalUtterance(utterance_id="u3", text="Best on the market."))
+    events = s.ingest(FinalUtterance(utterance_id="u4", text="It works for everyone."))
     assert isinstance(events[-2], ScoreComputed)
     assert isinstance(events[-1], SessionEnded) and events[-1].reason == "ended_by_policy"
     assert s.state is SessionState.ended
     with pytest.raises(SessionNotActiveError):
-        s.ingest(FinalUtterance(utterance_id="u4", text="hello"))
+        s.ingest(FinalUtterance(utterance_id="u5", text="hello"))
 
 
 def test_redaction_applies_to_the_recorded_final(pharma_plan: PolicyPlan) -> None:

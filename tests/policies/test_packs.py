@@ -46,6 +46,7 @@ def evaluate(pack: str, transcript: str) -> Session:
                 "no-client-identifiers",
             },
         ),
+        ("service", {"no-blaming-customer", "no-false-promises", "complaint-rights"}),
     ],
 )
 def test_non_compliant_samples_breach_what_they_should(pack: str, expected: set[str]) -> None:
@@ -54,7 +55,7 @@ def test_non_compliant_samples_breach_what_they_should(pack: str, expected: set[
     assert session.scorecard is not None and not session.scorecard.passed
 
 
-@pytest.mark.parametrize("pack", ["pharma", "investment"])
+@pytest.mark.parametrize("pack", ["pharma", "investment", "service"])
 def test_compliant_samples_pass_cleanly(pack: str) -> None:
     session = evaluate(pack, "compliant.txt")
     assert session.findings == []
