@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from engine.events import FlagRaised, SessionEvent
+from engine.events import FlagRaised, FlagRetracted, SessionEvent
 from engine.inputs import FinalUtterance, PartialUtterance
 from engine.persona.base import PersonaBackend, PersonaContext
 from engine.session import Session, SessionState
@@ -30,6 +30,7 @@ class Conversation:
         self.persona = persona
         self._replies = 0
         self._history: list[tuple[str, str]] = []
+        self._raised_while_speaking: dict[str, list[Finding]] = {}
 
     @property
     def active(self) -> bool:
@@ -41,9 +42,13 @@ class Conversation:
         yield from self._persona_final(self._next_reply_id(), opening, ())
 
     def partial(self, utterance_id: str, revision: int, text: str) -> list[SessionEvent]:
-        return self.session.ingest(
+        events = self.session.ingest(
             PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
         )
+        self._raised_while_speaking.setdefault(utterance_id, []).extend(
+            event.finding for event in events if isinstance(event, FlagRaised)
+        )
+        return events
 
     def say(self, utterance_id: str, text: str) -> Iterator[SessionEvent]:
         """The learner's final line, then the persona's streamed reply."""
@@ -52,7 +57,13 @@ class Conversation:
         self._history.append(("learner", text))
         if not self.active:
             return
-        findings = [e.finding for e in events if isinstance(e, FlagRaised)]
+        withdrawn = {e.finding_id for e in events if isinstance(e, FlagRetracted)}
+        findings = [
+            finding
+            for finding in self._raised_while_speaking.pop(utterance_id, [])
+            if finding.finding_id not in withdrawn
+        ]
+        findings += [e.finding for e in events if isinstance(e, FlagRaised)]
         yield from self._respond(text, findings)
         if self.persona.finished and self.active:
             yield from self.session.end()

@@ -111,7 +111,7 @@ def contradictions(
     return found
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 
 
 def sentence_around(text: str, offset: int) -> str:
@@ -119,6 +119,11 @@ def sentence_around(text: str, offset: int) -> str:
     start = 0
     for boundary in _SENTENCE_END.finditer(text):
         if boundary.start() >= offset:
-            return text[start : boundary.start()].strip()
+            return _one_line(text[start : boundary.start()])
         start = boundary.end()
-    return text[start:].strip()
+    return _one_line(text[start:])
+
+
+def _one_line(text: str) -> str:
+    """Wrapped source lines read as one sentence."""
+    return " ".join(text.split())

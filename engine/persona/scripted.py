@@ -108,7 +108,7 @@ class ScriptedPersona:
     def _compose(self, context: PersonaContext) -> str:
         reaction = self._reaction(context)
         if reaction is not None:
-            return " ".join([reaction, *self._corrections(context)])
+            return " ".join([reaction, *self._corrections(context, challenged=True)])
         query = self._embedder.embed([context.learner_text])[0]
         parts = [
             *self._corrections(context),
@@ -136,7 +136,7 @@ class ScriptedPersona:
                 return reaction
         return None
 
-    def _corrections(self, context: PersonaContext) -> list[str]:
+    def _corrections(self, context: PersonaContext, challenged: bool = False) -> list[str]:
         if not quantities(context.learner_text) or not context.passages:
             return []
         found = contradictions(context.learner_text, context.passages, GROUNDING_SIMILARITY)
@@ -144,7 +144,8 @@ class ScriptedPersona:
             return []
         first = found[0]
         quote = sentence_around(first.passage.text, first.stated[0].start)
-        return [f'That\'s not what I have read. {self._scenario.knowledge_label} says: "{quote}"']
+        lead = "" if challenged else "That's not what I have read. "
+        return [f'{lead}{self._scenario.knowledge_label} says: "{quote}"']
 
     def _resolutions_of_open_objections(self, query: NDArray[np.float32]) -> list[str]:
         open_ids = {

@@ -173,3 +173,19 @@ def test_persona_is_deterministic(pack: str, file: str, embedder: Any) -> None:
     first, second = run(), run()
     assert first == second
     assert len(set(first)) == len(first)
+
+
+def test_persona_reacts_to_flags_raised_while_the_learner_was_speaking(
+    embedder: Any, northgate: Any
+) -> None:
+    from engine.replay import spoken_partials
+
+    conversation, _ = start("service", "complaint_escalation.yaml", embedder, northgate)
+    line = "Calm down please, delays happen."
+    raised = []
+    for partial in spoken_partials("l1", line):
+        raised += conversation.partial("l1", partial.revision, partial.text)
+    assert any(isinstance(e, FlagRaised) for e in raised)
+    turn = Turn(list(conversation.say("l1", line)))
+    assert turn.flags == [], "the flag was raised live, not again at the final"
+    assert "Don't you dare" in turn.reply
