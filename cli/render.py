@@ -61,6 +61,8 @@ def scorecard_lines(card: Scorecard) -> list[str]:
             f"    - {item.rule_id} at turn {item.turn}: {item.quote or ''} ({item.note})"
             for item in card.blockers_breached
         ]
+    if card.not_evaluated:
+        lines.append(f"  Not evaluated (no knowledge base): {', '.join(card.not_evaluated)}")
     for criterion in card.criteria:
         title = criterion.title or criterion.id
         lines.append(
@@ -69,5 +71,6 @@ def scorecard_lines(card: Scorecard) -> list[str]:
         for item in criterion.evidence:
             where = f"turn {item.turn}, " if item.turn is not None else ""
             quote = f' "{item.quote}"' if item.quote else ""
-            lines.append(f"    {item.outcome:9} {item.rule_id}: {where}{item.note}{quote}")
+            outcome = item.outcome.replace("_", " ")
+            lines.append(f"    {outcome:13} {item.rule_id}: {where}{item.note}{quote}")
     return lines

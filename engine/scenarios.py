@@ -15,7 +15,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policies.documents import DocumentError, located_issue, read_yaml, validate_document
+from policies.documents import (
+    DocumentError,
+    DocumentIssue,
+    YamlDocument,
+    located_issue,
+    read_yaml,
+    validate_document,
+)
+from policies.loading import load_policy
+from policies.models import Policy
 
 ScenarioId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Examples = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
@@ -110,7 +119,33 @@ class Scenario(_Strict):
     reactions: dict[str, str] = Field(
         default_factory=dict, description="Rule id -> what the persona says when it fires."
     )
-    max_turns: int = Field(default=12, ge=1)
+    max_turns: int = Field(default=12, ge=1, strict=True)
+
+
+def _policy_mismatches(
+    document: YamlDocument, scenario: Scenario, policy: Policy
+) -> list[DocumentIssue]:
+    """Reactions must name rules of the policy; both must mean the same knowledge base."""
+    rule_ids = {rule.id for rule in policy.guardrails}
+    issues = [
+        located_issue(document, ("reactions", rule_id), f"the policy has no rule {rule_id!r}")
+        for rule_id in scenario.reactions
+        if rule_id not in rule_ids
+    ]
+    if (
+        scenario.knowledge_base is not None
+        and policy.knowledge_base is not None
+        and scenario.knowledge_base != policy.knowledge_base
+    ):
+        issues.append(
+            located_issue(
+                document,
+                ("knowledge_base",),
+                f"the policy is grounded in {policy.knowledge_base!r}, "
+                f"not {scenario.knowledge_base!r}",
+            )
+        )
+    return issues
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -127,8 +162,18 @@ def load_scenario(path: Path) -> Scenario:
         for index, objection in enumerate(scenario.objections)
         if objection.after_intent is not None and objection.after_intent not in intent_ids
     ]
-    if not (path.parent / scenario.policy).is_file():
+    seen: set[str] = set()
+    for index, intent in enumerate(scenario.intents):
+        if intent.id in seen:
+            issues.append(
+                located_issue(document, ("intents", index, "id"), f"duplicate intent {intent.id!r}")
+            )
+        seen.add(intent.id)
+    policy_path = path.parent / scenario.policy
+    if not policy_path.is_file():
         issues.append(located_issue(document, ("policy",), f"no policy file {scenario.policy!r}"))
+    else:
+        issues += _policy_mismatches(document, scenario, load_policy(policy_path))
     issues += [
         located_issue(document, ("documents", index), f"no document {name!r}")
         for index, name in enumerate(scenario.documents)

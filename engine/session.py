@@ -112,7 +112,12 @@ class Session:
         self._recorder = recorder
         self._notifier = notifier
         self._clock = clock
-        self._evaluator = SessionEvaluator(plan)
+        ungrounded = (
+            frozenset(rule.id for rule in plan.grounding_rules)
+            if knowledge is None
+            else frozenset()
+        )
+        self._evaluator = SessionEvaluator(plan, ungrounded)
         self._escalator = Escalator(plan.policy, self.session_id, clock)
         self.state = SessionState.created
         self.scorecard: Scorecard | None = None

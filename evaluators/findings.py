@@ -67,7 +67,7 @@ class EvidenceItem(_Frozen):
     """One piece of evidence behind a rubric criterion's score."""
 
     rule_id: str
-    outcome: str = Field(description="breached | satisfied | clean")
+    outcome: str = Field(description="breached | satisfied | clean | not_evaluated")
     turn: int | None = None
     utterance_id: str | None = None
     span: Span | None = None
@@ -92,3 +92,6 @@ class Scorecard(_Frozen):
     blockers_breached: tuple[EvidenceItem, ...]
     criteria: tuple[CriterionResult, ...]
     learner_turns: int
+    not_evaluated: tuple[str, ...] = Field(
+        default=(), description="Rules that could not be checked in this session."
+    )

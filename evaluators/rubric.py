@@ -41,6 +41,14 @@ def _breach_evidence(finding: Finding) -> EvidenceItem:
     )
 
 
+def _unevaluated_evidence(rule_id: str) -> EvidenceItem:
+    return EvidenceItem(
+        rule_id=rule_id,
+        outcome="not_evaluated",
+        note="not evaluated: the session had no knowledge base to check against",
+    )
+
+
 def _rule_evidence(
     rule_id: str,
     breaches: Sequence[Finding],
@@ -75,7 +83,11 @@ def score_session(
     findings: Sequence[Finding],
     observations: Sequence[Observation],
     learner_turns: int,
+    not_evaluated: frozenset[str] = frozenset(),
 ) -> Scorecard:
+    """Rules in `not_evaluated` (e.g. grounding without a knowledge base) are shown as such
+    and left out of their criterion's share; a criterion with no evaluated rule is left out
+    of the total."""
     rubric = effective_rubric(policy)
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in sorted(findings, key=lambda item: (item.turn, item.finding_id)):
@@ -83,24 +95,34 @@ def score_session(
     made = {observation.rule_id: observation for observation in observations}
 
     results = []
+    scored: list[CriterionResult] = []
     for criterion in rubric.criteria:
         evidence: list[EvidenceItem] = []
-        clean = 0
+        clean = evaluated = 0
         for rule_id in criterion.from_guardrails:
+            if rule_id in not_evaluated:
+                evidence.append(_unevaluated_evidence(rule_id))
+                continue
             breaches = by_rule.get(rule_id, [])
+            evaluated += 1
             clean += not breaches
             evidence += _rule_evidence(rule_id, breaches, made.get(rule_id), learner_turns)
-        results.append(
-            CriterionResult(
-                id=criterion.id,
-                title=criterion.title,
-                weight=criterion.weight,
-                score=round(clean / len(criterion.from_guardrails), 4),
-                evidence=tuple(evidence),
-            )
+        result = CriterionResult(
+            id=criterion.id,
+            title=criterion.title,
+            weight=criterion.weight,
+            score=round(clean / evaluated, 4) if evaluated else 1.0,
+            evidence=tuple(evidence),
         )
-    total_weight = sum(result.weight for result in results)
-    score = round(sum(result.weight * result.score for result in results) / total_weight, 4)
+        results.append(result)
+        if evaluated:
+            scored.append(result)
+    total_weight = sum(result.weight for result in scored)
+    score = (
+        round(sum(result.weight * result.score for result in scored) / total_weight, 4)
+        if total_weight
+        else 1.0
+    )
     blockers = tuple(
         _breach_evidence(finding)
         for rule_id in rubric.blockers
@@ -113,4 +135,5 @@ def score_session(
         blockers_breached=blockers,
         criteria=tuple(results),
         learner_turns=learner_turns,
+        not_evaluated=tuple(sorted(not_evaluated)),
     )

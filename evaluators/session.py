@@ -67,8 +67,10 @@ class FinalOutcome:
 
 
 class SessionEvaluator:
-    def __init__(self, plan: PolicyPlan) -> None:
+    def __init__(self, plan: PolicyPlan, unavailable: frozenset[str] = frozenset()) -> None:
+        """`unavailable`: rules this session cannot check (grounding without knowledge)."""
         self._plan = plan
+        self._unavailable = unavailable
         self._utterances: dict[str, _UtteranceState] = {}
         self._closed: set[str] = set()
         self._active: dict[str, Finding] = {}
@@ -136,7 +138,11 @@ class SessionEvaluator:
 
     def scorecard(self) -> Scorecard:
         return score_session(
-            self._plan.policy, self.findings, self.observations, self.learner_turns
+            self._plan.policy,
+            self.findings,
+            self.observations,
+            self.learner_turns,
+            self._unavailable,
         )
 
     def _turn_of(self, speaker: Speaker, pending: int) -> int:

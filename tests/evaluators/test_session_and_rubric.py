@@ -110,3 +110,22 @@ def test_default_rubric_covers_every_rule_and_needs_no_breach() -> None:
     rubric = effective_rubric(policy)
     assert rubric.pass_mark == 1.0
     assert rubric.criteria[0].from_guardrails == [rule.id for rule in policy.guardrails]
+
+
+def test_rules_that_could_not_be_checked_are_shown_not_counted_clean() -> None:
+    policy = parse_policy(
+        POLICY.replace(
+            "  - id: persona-rail",
+            "  - id: figures\n    kind: grounding\n  - id: persona-rail",
+        ).replace("from_guardrails: [no-guarantee]}", "from_guardrails: [no-guarantee, figures]}")
+    )
+    evaluator = SessionEvaluator(compile_policy(policy), unavailable=frozenset({"figures"}))
+    evaluator.final("u1", "capital at risk; past performance is not a reliable indicator")
+    card = evaluator.scorecard()
+    claims = card.criteria[0]
+    assert claims.score == 1.0
+    assert [(item.rule_id, item.outcome) for item in claims.evidence] == [
+        ("no-guarantee", "clean"),
+        ("figures", "not_evaluated"),
+    ]
+    assert card.not_evaluated == ("figures",)
