@@ -66,3 +66,46 @@ def test_policy_session_audit_and_verify_stay_offline(
     assert verify_bundle(tmp_path / "bundle").ok
     store.close()
     assert no_network == []
+
+
+BLOCKED_DEMO = """
+import socket, sys
+attempts = []
+def refuse(name):
+    def blocked(*args, **kwargs):
+        attempts.append(name)
+        raise OSError(f"network blocked by test: {name}")
+    return blocked
+for name in ("connect", "connect_ex", "sendto"):
+    setattr(socket.socket, name, refuse(name))
+socket.getaddrinfo = refuse("getaddrinfo")
+socket.create_connection = refuse("create_connection")
+from cli.main import main
+code = main(["demo", "--out", sys.argv[1]])
+print("ATTEMPTS", attempts)
+sys.exit(code if not attempts else 99)
+"""
+
+
+def test_whole_demo_runs_with_sockets_blocked_in_a_fresh_process(tmp_path: Path) -> None:
+    """Model loading, Chroma, ingestion, the persona and the audit log, from a cold start."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HF_", "TRANSFORMERS_"))
+    }
+    env["PROCTOR_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKED_DEMO, str(tmp_path / "bundle")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "ATTEMPTS []" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "verification: OK" in done.stdout
