@@ -28,6 +28,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.audit_throughput
+	$(BIN)/python -m bench.accuracy_pii
+	$(BIN)/python -m bench.kb_bench
+	$(BIN)/python -m bench.persona_latency
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
