@@ -18,7 +18,7 @@ from engine import (
 
 
 class ConversationView:
-    def __init__(self, persona_name: str, out: TextIO = sys.stdout) -> None:
+    def __init__(self, persona_name: str, out: TextIO | None = None) -> None:
         self._persona_name = persona_name
         self._out = out
         self._streaming: str | None = None
@@ -55,5 +55,6 @@ class ConversationView:
         return None
 
     def _write(self, text: str) -> None:
-        self._out.write(text)
-        self._out.flush()
+        out = self._out or sys.stdout
+        out.write(text)
+        out.flush()

@@ -148,6 +148,8 @@ def run_practice(
 
 
 def run(args: argparse.Namespace) -> int:
+    from knowledge_base import KnowledgeBaseError
+
     try:
         lines: Iterable[str] = script_lines(args.script) if args.script else typed_lines()
         return run_practice(
@@ -159,6 +161,6 @@ def run(args: argparse.Namespace) -> int:
             spoken=args.script is not None,
             pace=args.pace,
         )
-    except DocumentError as error:
+    except (DocumentError, KnowledgeBaseError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
