@@ -21,6 +21,7 @@ Run: `python -m bench.kb_bench` (writes bench/results/kb_bench.json).
 from __future__ import annotations
 
 import json
+import os
 import random
 import tempfile
 import time
@@ -199,6 +200,7 @@ def _recall(kb: KnowledgeBase, matrix: NDArray[np.float32]) -> dict[str, float]:
 
 def main() -> None:
     started = time.perf_counter()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ingest = _ingest(root)
@@ -229,6 +231,7 @@ def main() -> None:
         "retrieval": retrieval,
         "budget": "DESIGN.md: retrieval from 100k chunks p50 <= 10 ms",
         "run_seconds": round(time.perf_counter() - started, 1),
+        "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()},
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
