@@ -2,7 +2,10 @@
 
 Replays the pack's transcripts word by word through a Session, many times, timing each
 `ingest`. Three configurations are measured in the same run:
-  - proctor: Hyperscan streaming, evaluation only;
+  - proctor: Hyperscan streaming, evaluation only, grounding rules not evaluated (no knowledge);
+  - proctor+grounding: the same with the Velmora label as knowledge base, so each final is also
+    embedded, searched and checked for contradicted figures (the embedding cache makes the
+    repeated rounds cheaper than a first hearing: the p99 covers the uncached first round);
   - proctor+audit: the same with every durable event signed and committed to SQLite (fsync);
   - the matching stage alone, Hyperscan streaming, against a peer that rescans the whole text
     with one Python `re` alternation of the same phrases on every partial (what one would write
@@ -27,6 +30,7 @@ from engine.replay import replay_inputs
 from engine.transcripts import load_transcript
 from evaluators import compile_policy
 from evaluators.phrases import phrase_expression
+from knowledge_base import open_knowledge_base
 from policies import LexicalRule, RequiredDisclosureRule, load_policy, pack_path
 
 ROUNDS = 40
@@ -118,8 +122,15 @@ def main() -> None:
         key = SigningKey.generate()
         store = SQLiteRecordStore(Path(tmp) / "audit.sqlite3")
         log = AuditLog(store, key)
+        knowledge = open_knowledge_base("velmora-label", Path(tmp) / "kb")
+        knowledge.ingest(pack_path("pharma") / "velmora-label.md")
         results = {
             "proctor": _summary(_measure(lambda: Session(plan, learner="bench"), transcripts)),
+            "proctor+grounding": _summary(
+                _measure(
+                    lambda: Session(plan, learner="bench", knowledge=knowledge), transcripts
+                )
+            ),
             "proctor+audit": _summary(
                 _measure(
                     lambda: Session(plan, learner="bench", recorder=AuditRecorder(log)),
