@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,29 +14,7 @@ from engine.replay import replay_inputs
 from engine.transcripts import load_transcript
 from evaluators import compile_policy
 from policies import load_policy, pack_path
-
-
-class NetworkAttempted(AssertionError):
-    pass
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    attempts: list[str] = []
-
-    def refuse(name: str) -> Any:
-        def blocked(*args: object, **kwargs: object) -> None:
-            attempts.append(f"{name}{args[1:2]}")
-            raise NetworkAttempted(f"network access attempted: {name}")
-
-        return blocked
-
-    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect_ex"))
-    monkeypatch.setattr(socket.socket, "sendto", refuse("sendto"))
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
-    yield attempts
+from tests.network import NetworkAttempted
 
 
 def test_the_blocker_itself_catches_a_connection(no_network: list[str]) -> None:

@@ -8,9 +8,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,31 +17,9 @@ from knowledge_base import KnowledgeBase
 from knowledge_base.chroma import client_settings
 from tests.knowledge_base.pdf_files import minimal_pdf
 from tests.knowledge_base.test_ingest import write_sources
+from tests.network import NetworkAttempted
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class NetworkAttempted(AssertionError):
-    pass
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    attempts: list[str] = []
-
-    def refuse(name: str) -> Any:
-        def blocked(*args: object, **kwargs: object) -> None:
-            attempts.append(f"{name}{args[1:2]}")
-            raise NetworkAttempted(f"network access attempted: {name}")
-
-        return blocked
-
-    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect_ex"))
-    monkeypatch.setattr(socket.socket, "sendto", refuse("sendto"))
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
-    yield attempts
 
 
 def test_the_blocker_catches_a_connection(no_network: list[str]) -> None:
