@@ -127,9 +127,7 @@ def main() -> None:
         results = {
             "proctor": _summary(_measure(lambda: Session(plan, learner="bench"), transcripts)),
             "proctor+grounding": _summary(
-                _measure(
-                    lambda: Session(plan, learner="bench", knowledge=knowledge), transcripts
-                )
+                _measure(lambda: Session(plan, learner="bench", knowledge=knowledge), transcripts)
             ),
             "proctor+audit": _summary(
                 _measure(

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from policies.documents import (
     DocumentError,
@@ -24,15 +24,11 @@ from policies.documents import (
     validate_document,
 )
 from policies.loading import load_policy
-from policies.models import Policy
+from policies.models import RULE_ID_PATTERN, Policy, StrictModel
 
-ScenarioId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+ScenarioId = Annotated[str, Field(pattern=RULE_ID_PATTERN)]
 Examples = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 Lines = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Difficulty(StrEnum):
@@ -41,7 +37,7 @@ class Difficulty(StrEnum):
     hard = "hard"
 
 
-class Persona(_Strict):
+class Persona(StrictModel):
     name: str = Field(min_length=1)
     role: str = Field(min_length=1, description="Who the persona is, in one line.")
     disposition: str = Field(min_length=1, description="Temperament: sceptical, rushed, ...")
@@ -56,14 +52,14 @@ class Persona(_Strict):
     )
 
 
-class Fact(_Strict):
+class Fact(StrictModel):
     """Something the persona knows and reveals when the learner asks about it."""
 
     about: Examples = Field(description="Questions that should reveal it.")
     says: str = Field(min_length=1)
 
 
-class Intent(_Strict):
+class Intent(StrictModel):
     """Something the learner may do, recognised by meaning from examples."""
 
     id: ScenarioId
@@ -76,7 +72,7 @@ class Intent(_Strict):
     closes: bool = Field(default=False, description="The learner is wrapping up the visit.")
 
 
-class Objection(_Strict):
+class Objection(StrictModel):
     id: ScenarioId
     says: str = Field(min_length=1)
     after_intent: ScenarioId | None = Field(
@@ -97,7 +93,7 @@ class Objection(_Strict):
         return self
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     format: int = Field(default=1, ge=1, le=1)
     scenario: ScenarioId
     title: str = Field(min_length=1)

@@ -7,23 +7,19 @@ object is streamed to the learner, counted by the rubric and written to the audi
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from policies.models import Action, Severity
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from policies.models import Action, Severity, StrictModel
 
 
-class Span(_Frozen):
+class Span(StrictModel):
     """Half-open character range [start, end) in the utterance text."""
 
     start: int = Field(ge=0)
     end: int = Field(ge=0)
 
 
-class PassageEvidence(_Frozen):
+class PassageEvidence(StrictModel):
     """The knowledge-base passage a finding was judged against, quoted."""
 
     chunk_id: str
@@ -32,7 +28,7 @@ class PassageEvidence(_Frozen):
     quote: str
 
 
-class Finding(_Frozen):
+class Finding(StrictModel):
     """A breach of one guardrail."""
 
     finding_id: str = Field(description="Unique within the session: rule@utterance#n.")
@@ -53,7 +49,7 @@ class Finding(_Frozen):
     passage: PassageEvidence | None = None
 
 
-class Observation(_Frozen):
+class Observation(StrictModel):
     """Positive evidence: a required disclosure made, with where it was made."""
 
     rule_id: str
@@ -63,7 +59,7 @@ class Observation(_Frozen):
     quote: str
 
 
-class EvidenceItem(_Frozen):
+class EvidenceItem(StrictModel):
     """One piece of evidence behind a rubric criterion's score."""
 
     rule_id: str
@@ -75,7 +71,7 @@ class EvidenceItem(_Frozen):
     note: str
 
 
-class CriterionResult(_Frozen):
+class CriterionResult(StrictModel):
     id: str
     title: str | None
     weight: float
@@ -83,7 +79,7 @@ class CriterionResult(_Frozen):
     evidence: tuple[EvidenceItem, ...]
 
 
-class Scorecard(_Frozen):
+class Scorecard(StrictModel):
     """The end-of-session score: every criterion with its evidence, blockers first."""
 
     score: float = Field(ge=0, le=1)

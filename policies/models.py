@@ -27,7 +27,9 @@ RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 RuleId = Annotated[str, Field(pattern=RULE_ID_PATTERN, description="Lower-case rule id.")]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Frozen, and unknown fields are errors: a misspelt field must never be ignored."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -111,7 +113,7 @@ def _check_regex(expression: str) -> str:
     return _without_control_characters(expression)
 
 
-class Match(_Strict):
+class Match(StrictModel):
     """Lexical patterns. Phrases match whole words, case-insensitively, with any run of white
     space between words; a trailing `*` matches any word ending (`guarantee*`). Regexes use
     Hyperscan syntax (PCRE without back-references or look-around)."""
@@ -127,7 +129,7 @@ class Match(_Strict):
         return self
 
 
-class _RuleBase(_Strict):
+class _RuleBase(StrictModel):
     id: RuleId
     title: str | None = None
     description: str | None = None
@@ -211,7 +213,7 @@ Guardrail = Annotated[
 ]
 
 
-class Criterion(_Strict):
+class Criterion(StrictModel):
     """A rubric criterion scored from guardrails: the share of listed rules never breached."""
 
     id: RuleId
@@ -220,7 +222,7 @@ class Criterion(_Strict):
     from_guardrails: list[RuleId] = Field(min_length=1)
 
 
-class Rubric(_Strict):
+class Rubric(StrictModel):
     pass_mark: float = Field(ge=0, le=1, strict=True)
     criteria: list[Criterion] = Field(min_length=1)
     blockers: list[RuleId] = Field(
@@ -228,7 +230,7 @@ class Rubric(_Strict):
     )
 
 
-class EscalationWhen(_Strict):
+class EscalationWhen(StrictModel):
     """Condition over the findings of one session. `severity` matches findings at that
     severity or above; `rule` narrows to one rule; `count` is how many such findings trigger."""
 
@@ -243,19 +245,19 @@ class EscalationWhen(_Strict):
         return self
 
 
-class Notify(_Strict):
+class Notify(StrictModel):
     notify: str = Field(min_length=1, description="Channel that receives the escalation.")
 
 
 EscalationStep = Literal["end_session", "review"] | Notify
 
 
-class EscalationRule(_Strict):
+class EscalationRule(StrictModel):
     when: EscalationWhen
     do: list[EscalationStep] = Field(min_length=1)
 
 
-class Policy(_Strict):
+class Policy(StrictModel):
     """A compliance policy, format v1."""
 
     format: Literal[1] = 1
