@@ -104,10 +104,26 @@ class CoachingHint(_Event):
 
 
 class ObjectiveProgress(_Event):
+    """A required disclosure made, or an objective advanced, met or missed."""
+
     type: Literal["objective.progress"] = "objective.progress"
     objective_id: str
     satisfied: bool
     evidence: Observation | None = None
+    count: int | None = Field(default=None, description="Occurrences counted so far.")
+    required: int | None = Field(default=None, description="Occurrences needed to meet it.")
+    missed: str | None = Field(default=None, description="Why it can no longer be met.")
+
+
+class CheckFailed(_Event):
+    """A rule's check could not run (model error, timeout): never silent. `blocked` when the
+    rule failed closed and counted as breached; otherwise the rule is not evaluated."""
+
+    type: Literal["check.failed"] = "check.failed"
+    rule_id: str
+    utterance_id: str | None
+    reason: str
+    blocked: bool
 
 
 class EscalationTriggered(_Event):
@@ -146,6 +162,7 @@ SessionEvent = Annotated[
     | FlagRetracted
     | CoachingHint
     | ObjectiveProgress
+    | CheckFailed
     | EscalationTriggered
     | ScoreComputed
     | SessionEnded,

@@ -17,6 +17,7 @@ from typing import Protocol
 from engine.clock import Clock, system_clock
 from engine.escalation import Escalator
 from engine.events import (
+    CheckFailed,
     EndReason,
     EscalationTriggered,
     FlagRaised,
@@ -34,10 +35,17 @@ from engine.events import (
     UtterancePartial,
 )
 from engine.inputs import FinalUtterance, PartialUtterance, UtteranceInput
-from evaluators.findings import Finding, Scorecard
+from evaluators.findings import Finding, Observation, Scorecard
 from evaluators.grounding import PassageLike
+from evaluators.objectives import ObjectiveStatus
 from evaluators.plan import PolicyPlan
-from evaluators.session import FinalOutcome, SessionEvaluator, UtteranceClosedError
+from evaluators.session import (
+    NO_KNOWLEDGE,
+    FinalOutcome,
+    PassageSearch,
+    SessionEvaluator,
+    UtteranceClosedError,
+)
 from policies.models import Speaker
 
 GROUNDING_PASSAGES = 3
@@ -113,9 +121,9 @@ class Session:
         self._notifier = notifier
         self._clock = clock
         ungrounded = (
-            frozenset(rule.id for rule in plan.grounding_rules)
+            {rule.id: NO_KNOWLEDGE for rule in plan.knowledge_rules()}
             if knowledge is None
-            else frozenset()
+            else {}
         )
         self._evaluator = SessionEvaluator(plan, ungrounded)
         self._escalator = Escalator(plan.policy, self.session_id, clock)
@@ -214,9 +222,14 @@ class Session:
         return events, False
 
     def _final(self, utterance: FinalUtterance) -> tuple[list[SessionEvent], bool]:
-        passages: Sequence[PassageLike] = ()
-        if self.knowledge is not None and self.plan.needs_passages(utterance.speaker):
-            passages = self.knowledge.search(utterance.text, GROUNDING_PASSAGES)
+        knowledge = self.knowledge
+        passages: PassageSearch | tuple[()] = ()
+        if knowledge is not None and self.plan.needs_passages(utterance.speaker):
+            text = utterance.text
+
+            def passages() -> Sequence[PassageLike]:
+                return knowledge.search(text, GROUNDING_PASSAGES)
+
         outcome = self._evaluator.final(
             utterance.utterance_id, utterance.text, utterance.speaker, passages
         )
@@ -244,8 +257,44 @@ class Session:
             )
             for observation in outcome.observations
         ]
+        events += [self._objective_progress(status) for status in outcome.objectives]
+        events += [
+            CheckFailed(
+                session_id=self.session_id,
+                at=self._clock(),
+                rule_id=failure.rule_id,
+                utterance_id=failure.utterance_id,
+                reason=failure.reason,
+                blocked=failure.blocked,
+            )
+            for failure in outcome.check_failures
+        ]
         events, ending = self._with_reactions(events, outcome.new_findings)
         return events, bool(ending or confirmed_end)
+
+    def _objective_progress(self, status: ObjectiveStatus) -> ObjectiveProgress:
+        latest = status.evidence[-1] if status.evidence else None
+        evidence = (
+            Observation(
+                rule_id=status.objective.id,
+                turn=latest.turn,
+                utterance_id=latest.utterance_id,
+                span=latest.span,
+                quote=latest.quote,
+            )
+            if latest
+            else None
+        )
+        return ObjectiveProgress(
+            session_id=self.session_id,
+            at=self._clock(),
+            objective_id=status.objective.id,
+            satisfied=status.met_at is not None,
+            evidence=evidence,
+            count=status.count,
+            required=status.objective.min_count,
+            missed=status.missed,
+        )
 
     def _final_event(
         self, utterance: FinalUtterance, outcome: FinalOutcome

@@ -76,3 +76,47 @@ def is_quoted(text: str, start: int) -> bool:
     if prefix.count("\u201c") > prefix.count("\u201d"):
         return True
     return prefix.count('"') % 2 == 1
+
+
+def _negation_count(text: str) -> int:
+    words = [_normalise(word) for word in _WORD.findall(text)]
+    following: list[str | None] = [*words[1:], None]
+    return sum(_is_negation_cue(word, after) for word, after in zip(words, following, strict=False))
+
+
+def negation_differs(clause: str, example: str) -> bool:
+    """True when the clause and the example it resembles differ in polarity ("it is not
+    risk-free" against "it is risk-free"): embeddings barely see the difference."""
+    return _negation_count(clause) % 2 != _negation_count(example) % 2
+
+
+_REPORTING_FRAME = re.compile(
+    r"^(?P<subject>(?:[\w'\u2019]+\s+){0,4}?)"
+    r"(?:say|says|said|claim|claims|claimed|think|thinks|believe|believes|argue|argues"
+    r"|suggest|suggests|assume|assumes|heard|hear|call\s+it|calls\s+it|tell\s+you|told\s+you"
+    r"|is\s+a\s+myth|are\s+wrong)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON = frozenset({"i", "we", "let", "me", "us"})
+_REBUTTAL = re.compile(
+    r"^\W*(?:,\s*)?(?:but|however|although)?\s*(?:it|that|this|they|which)?\s*"
+    r"(?:is|isn't|isn\u2019t|'s|\u2019s|are|aren't|aren\u2019t|does|doesn't|doesn\u2019t|was|wasn't)?"
+    r"\s*(?:simply\s+|just\s+|really\s+)?"
+    r"(?:not|n't|never|wrong|false|untrue|a\s+myth|incorrect|misleading|not\s+true)\b",
+    re.IGNORECASE,
+)
+
+
+def is_attributed(clause: str) -> bool:
+    """True when the clause reports what others say ("some reps say it's risk-free") rather
+    than asserting it; "I'd say it's risk-free" is still the speaker's own claim."""
+    frame = _REPORTING_FRAME.match(clause.strip())
+    if frame is None:
+        return False
+    subject = {_normalise(word).split("'")[0] for word in _WORD.findall(frame.group("subject"))}
+    return not subject & _FIRST_PERSON
+
+
+def is_rebutted(text: str, clause_end: int) -> bool:
+    """True when the words right after the clause deny it ("…, but it isn't")."""
+    return _REBUTTAL.match(text[clause_end:]) is not None

@@ -63,7 +63,9 @@ class EvidenceItem(StrictModel):
     """One piece of evidence behind a rubric criterion's score."""
 
     rule_id: str
-    outcome: str = Field(description="breached | satisfied | clean | not_evaluated")
+    outcome: str = Field(
+        description="breached | satisfied | clean | missed | judged | not_evaluated"
+    )
     turn: int | None = None
     utterance_id: str | None = None
     span: Span | None = None
@@ -76,6 +78,7 @@ class CriterionResult(StrictModel):
     title: str | None
     weight: float
     score: float = Field(ge=0, le=1)
+    evaluated: bool = Field(default=True, description="False: left out of the total score.")
     evidence: tuple[EvidenceItem, ...]
 
 
@@ -90,4 +93,7 @@ class Scorecard(StrictModel):
     learner_turns: int
     not_evaluated: tuple[str, ...] = Field(
         default=(), description="Rules that could not be checked in this session."
+    )
+    not_evaluated_reasons: dict[str, str] = Field(
+        default_factory=dict, description="Why each of those rules could not be checked."
     )

@@ -127,3 +127,69 @@ def sentence_around(text: str, offset: int) -> str:
 def _one_line(text: str) -> str:
     """Wrapped source lines read as one sentence."""
     return " ".join(text.split())
+
+
+_CONTENT_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]{3,}")
+_FUNCTION_WORDS = frozenset(
+    [
+        "about", "also", "been", "being", "both", "could", "does", "doing", "done", "each", "even",
+        "every", "from", "have", "having", "here", "into", "just", "like", "lots", "many", "more",
+        "most", "much", "must", "only", "other", "over", "really", "same", "should", "some", "such",
+        "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "very",
+        "were", "what", "when", "where", "which", "while", "will", "with", "would", "your", "yours",
+        "actually", "basically",
+    ]
+)
+SUPPORT_MIN_COVERAGE = 0.5
+
+
+def _stem(word: str) -> str:
+    """Five leading letters: enough to equate "migraines" and "migraine" without a stemmer."""
+    return word.lower()[:5]
+
+
+def content_stems(text: str) -> set[str]:
+    return {
+        _stem(word)
+        for word in _CONTENT_WORD.findall(text)
+        if word.lower() not in _FUNCTION_WORDS
+    }
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well the closest passage backs a statement: similarity and shared content words."""
+
+    passage: PassageLike | None
+    coverage: float
+
+    @property
+    def grounded(self) -> bool:
+        return self.passage is not None and self.coverage >= SUPPORT_MIN_COVERAGE
+
+    def describe(self) -> str:
+        if self.passage is None:
+            return "no knowledge-base passage is close to it"
+        where = self.passage.document + (
+            f" \u00a7 {self.passage.section}" if self.passage.section else ""
+        )
+        return (
+            f"not supported by the knowledge base (closest: {where}, similarity "
+            f"{self.passage.score:.2f}, {self.coverage:.0%} of its terms found)"
+        )
+
+
+def support_for(statement: str, passages: Sequence[PassageLike], min_similarity: float) -> Support:
+    """A statement is grounded when a passage at least `min_similarity` close to it also
+    contains most of its content words: similarity alone would let "approved for migraine"
+    borrow the support of "approved for hypertension"."""
+    stems = content_stems(statement)
+    best: Support = Support(None, 0.0)
+    for passage in sorted(passages, key=lambda item: item.score, reverse=True):
+        coverage = len(stems & content_stems(passage.text)) / len(stems) if stems else 1.0
+        candidate = Support(passage, coverage)
+        if passage.score >= min_similarity and candidate.grounded:
+            return candidate
+        if best.passage is None or coverage > best.coverage:
+            best = candidate
+    return best

@@ -22,13 +22,19 @@ _MODE = hyperscan.HS_MODE_STREAM | hyperscan.HS_MODE_SOM_HORIZON_LARGE
 
 @dataclass(frozen=True)
 class LexicalPattern:
-    """One phrase or regex of one rule; `index` is its position in the rule's list."""
+    """One phrase or regex of one rule (or objective); `index` is its position in the list,
+    `field` the rule's `Match` it belongs to (`match`, `trigger`, `require`, `first`, …)."""
 
     rule_id: str
     source: Literal["phrases", "regex"]
     index: int
     text: str
     case_sensitive: bool
+    field: str = "match"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.rule_id, self.field)
 
     @property
     def expression(self) -> str:

@@ -2,33 +2,54 @@
 
 Findings are keyed by (rule, occurrence number within the utterance): a recogniser revision that
 shifts the text does not raise the same breach twice, and a breach that a revision removes is
-retracted when the utterance becomes final. Required disclosures are settled on final text only.
+retracted when the utterance becomes final. Partial transcripts run the cheap checks (phrases,
+regexes, personal data, behaviours); everything that needs the whole statement (meaning,
+knowledge-base support, external validators, conversation rules, objectives) runs on the final.
+
+A check that fails (an embedding error, a validator timeout) is never silent: per rule it
+either fails closed, raising a breach (`on_error: block`), or leaves the rule not evaluated
+(`flag`); both are reported in `FinalOutcome.check_failures`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-from evaluators.context import is_negated, is_quoted
+from evaluators.behaviours import detect
+from evaluators.conversation import ConversationTracker, RuleBreach
 from evaluators.findings import Finding, Observation, PassageEvidence, Scorecard, Span
-from evaluators.grounding import PassageLike, contradictions, sentence_around
+from evaluators.grounding import (
+    PassageLike,
+    contradictions,
+    quantities,
+    sentence_around,
+    support_for,
+)
 from evaluators.lexical import UtteranceScanner
+from evaluators.matching import (
+    Matches,
+    lexical_matches,
+    merge_overlaps,
+    merged,
+    semantic_matches,
+)
+from evaluators.objectives import ObjectiveStatus, ObjectiveTracker
 from evaluators.pii import find_pii, mask
 from evaluators.plan import PolicyPlan
 from evaluators.rubric import score_session
 from policies.models import (
+    BehaviourRule,
     GroundingRule,
     LexicalRule,
-    Negation,
+    OnError,
     PiiRule,
-    Quotation,
     RequiredDisclosureRule,
     Speaker,
 )
 
 OccurrenceKey = tuple[str, int]
+NO_KNOWLEDGE = "the session had no knowledge base to check against"
 
 
 class UtteranceClosedError(ValueError):
@@ -54,9 +75,20 @@ class _UtteranceState:
 
 
 @dataclass(frozen=True)
+class CheckFailure:
+    """A rule whose check could not run on an utterance; `blocked` when it failed closed."""
+
+    rule_id: str
+    utterance_id: str | None
+    reason: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
 class FinalOutcome:
     """What a final utterance changed: its turn, new and retracted findings, disclosures made,
-    and the text as it may be recorded (personal data masked where a rule says redact)."""
+    objectives advanced, checks that failed, and the text as it may be recorded (personal data
+    masked where a rule says redact)."""
 
     turn: int
     new_findings: list[Finding]
@@ -64,18 +96,37 @@ class FinalOutcome:
     observations: list[Observation]
     recordable_text: str
     redacted_spans: list[Span]
+    objectives: list[ObjectiveStatus] = field(default_factory=list)
+    check_failures: list[CheckFailure] = field(default_factory=list)
 
 
 class SessionEvaluator:
-    def __init__(self, plan: PolicyPlan, unavailable: frozenset[str] = frozenset()) -> None:
-        """`unavailable`: rules this session cannot check (grounding without knowledge)."""
+    def __init__(
+        self, plan: PolicyPlan, unavailable: Mapping[str, str] | frozenset[str] = frozenset()
+    ) -> None:
+        """`unavailable`: rules this session cannot check, with why (a set means: for want
+        of a knowledge base)."""
         self._plan = plan
-        self._unavailable = unavailable
+        reasons = (
+            unavailable
+            if isinstance(unavailable, Mapping)
+            else dict.fromkeys(unavailable, NO_KNOWLEDGE)
+        )
+        self._unavailable: dict[str, str] = {**plan.unavailable, **reasons}
         self._utterances: dict[str, _UtteranceState] = {}
         self._closed: set[str] = set()
         self._active: dict[str, Finding] = {}
         self._observations: dict[str, Observation] = {}
         self._missing_reported: set[str] = set()
+        self._conversation = ConversationTracker(plan.conversation_rules)
+        self.objectives = ObjectiveTracker(plan.objectives)
+        self._last_said: dict[Speaker, str] = {}
+        self._blocked_unavailable = {
+            rule_id
+            for rule_id in plan.unavailable
+            if rule_id in plan.rules and plan.rules[rule_id].error_handling is OnError.block
+        }
+        self._reported_unavailable: set[str] = set()
         self.learner_turns = 0
 
     @property
@@ -86,6 +137,10 @@ class SessionEvaluator:
     def observations(self) -> list[Observation]:
         return list(self._observations.values())
 
+    @property
+    def unavailable(self) -> dict[str, str]:
+        return dict(self._unavailable)
+
     def partial(
         self, utterance_id: str, revision: int, text: str, speaker: Speaker = Speaker.learner
     ) -> list[Finding]:
@@ -95,7 +150,8 @@ class SessionEvaluator:
             return []
         state.last_revision = revision
         state.scanner.feed(text)
-        occurrences = self._occurrences(state, text, final=False)
+        matches = lexical_matches(self._plan, state.scanner.hits, text, speaker)
+        occurrences = self._spoken_occurrences(state, text, matches, final=False)
         return self._raise(state, utterance_id, occurrences, revision, self._turn_of(speaker, 1))
 
     def final(
@@ -103,47 +159,85 @@ class SessionEvaluator:
         utterance_id: str,
         text: str,
         speaker: Speaker = Speaker.learner,
-        passages: Sequence[PassageLike] = (),
+        passages: Sequence[PassageLike] | PassageSearch = (),
     ) -> FinalOutcome:
-        """Evaluate the final transcript; `passages` are the knowledge-base passages closest to
-        it, needed only by grounding rules (see PolicyPlan.needs_passages)."""
+        """Evaluate the final transcript. `passages` are the knowledge-base passages closest
+        to it, or a search that returns them: it is called only when a rule needs them (a
+        quantity to check, a claim to ground), so most utterances skip retrieval."""
         state = self._state(utterance_id, speaker)
         if speaker is Speaker.learner:
             self.learner_turns += 1
         turn = self._turn_of(speaker, 0)
         state.scanner.feed(text)
         state.scanner.close()
-        occurrences = self._occurrences(state, text, final=True)
-        for rule in self._plan.grounding_rules:
-            if rule.applies_to is speaker:
-                occurrences[rule.id] = _grounding_occurrences(rule, text, passages)
+        failures = self._unavailable_and_blocked(utterance_id, speaker)
+        matches = merged(
+            lexical_matches(self._plan, state.scanner.hits, text, speaker),
+            self._semantic(utterance_id, text, speaker, failures),
+        )
+        occurrences = self._spoken_occurrences(state, text, matches, final=True)
+        source = _PassageSource(passages)
+        occurrences.update(self._knowledge_occurrences(speaker, text, matches, source))
+        if source.error is not None:
+            failures += self._knowledge_failures(speaker, utterance_id, source.error)
+        occurrences.update(self._validator_occurrences(utterance_id, speaker, text, failures))
         new = self._raise(state, utterance_id, occurrences, None, turn)
         current = {key for rule_id, found in occurrences.items() for key in _keys(rule_id, found)}
         retracted = [finding for key, finding in state.raised.items() if key not in current]
         for finding in retracted:
             self._active.pop(finding.finding_id, None)
-        observations = self._disclosures_made(state, utterance_id, text, turn)
+        observations = self._disclosures_made(utterance_id, text, turn, matches, speaker)
+        new += self._conversation_findings(turn, utterance_id, text, matches, speaker)
+        advanced: list[ObjectiveStatus] = []
         if speaker is Speaker.learner:
+            previous = self._last_said.get(Speaker.persona)
+            advanced = self.objectives.observe(turn, utterance_id, text, previous, matches)
             new += self._missed_deadlines(turn)
+        new += self._failed_closed(failures, turn)
+        self._last_said[speaker] = text
         recordable, redacted = self._redact(text, occurrences)
         del self._utterances[utterance_id]
         self._closed.add(utterance_id)
-        return FinalOutcome(turn, new, retracted, observations, recordable, redacted)
-
-    def end(self) -> list[Finding]:
-        """Close the session: every required disclosure still missing becomes a finding."""
-        return self._missing(
-            self._plan.disclosure_rules, self.learner_turns, "the end of the session"
+        return FinalOutcome(
+            turn, new, retracted, observations, recordable, redacted, advanced, failures
         )
 
+    def end(self) -> list[Finding]:
+        """Close the session: every required disclosure still missing, every claim still
+        unbalanced and every count still short becomes a finding."""
+        turn = self.learner_turns
+        missing = self._missing(self._plan.disclosure_rules, turn, "the end of the session")
+        breaches = [self._breach_finding(breach) for breach in self._conversation.end(turn)]
+        self.objectives.end(turn)
+        return missing + breaches
+
     def scorecard(self) -> Scorecard:
+        """Rules that failed closed were judged (as breached); the rest that could not run
+        are shown as not evaluated."""
+        not_evaluated = {
+            rule_id: reason
+            for rule_id, reason in self._unavailable.items()
+            if rule_id not in self._blocked_unavailable
+        }
         return score_session(
             self._plan.policy,
             self.findings,
             self.observations,
             self.learner_turns,
-            self._unavailable,
+            not_evaluated,
+            objectives=self.objectives.statuses,
         )
+
+    def _unavailable_and_blocked(self, utterance_id: str, speaker: Speaker) -> list[CheckFailure]:
+        """A rule the plan could not load and that must fail closed breaches once, on the
+        first final utterance of its speaker."""
+        failures = []
+        for rule_id in sorted(self._blocked_unavailable - self._reported_unavailable):
+            if self._plan.rules[rule_id].applies_to is speaker:
+                self._reported_unavailable.add(rule_id)
+                reason = self._plan.unavailable[rule_id]
+                failures.append(CheckFailure(rule_id, utterance_id, reason, blocked=True))
+        return failures
 
     def _turn_of(self, speaker: Speaker, pending: int) -> int:
         return self.learner_turns + pending if speaker is Speaker.learner else self.learner_turns
@@ -157,22 +251,120 @@ class SessionEvaluator:
             self._utterances[utterance_id] = state
         return state
 
-    def _occurrences(
-        self, state: _UtteranceState, text: str, final: bool
+    def _runs(self, rule_id: str) -> bool:
+        return rule_id not in self._unavailable
+
+    def _semantic(
+        self, utterance_id: str, text: str, speaker: Speaker, failures: list[CheckFailure]
+    ) -> Matches:
+        try:
+            return semantic_matches(self._plan, text, speaker)
+        except Exception as error:  # any model failure must reach the rule's on_error
+            owners = {key[0] for key in (self._plan.semantic.keys if self._plan.semantic else ())}
+            failures += self._failures(owners, utterance_id, f"semantic check failed: {error}")
+            return {}
+
+    def _spoken_occurrences(
+        self,
+        state: _UtteranceState,
+        text: str,
+        matches: Matches,
+        final: bool,
     ) -> dict[str, list[_Occurrence]]:
-        found: dict[str, list[_Occurrence]] = defaultdict(list)
-        for hit in state.scanner.hits:
-            pattern, rule = self._plan.pattern_rule(hit.pattern_id)
-            if (
-                isinstance(rule, LexicalRule)
-                and rule.applies_to is state.speaker
-                and _asserted(rule, text, hit.start)
-            ):
-                found[rule.id].append(_Occurrence(rule.id, hit.start, hit.end, pattern.describe()))
-        for pii_rule in self._plan.pii_rules:
-            if pii_rule.applies_to is state.speaker:
-                found[pii_rule.id] += _pii_occurrences(pii_rule, text, final)
-        return {rule_id: _merge_overlaps(items) for rule_id, items in found.items()}
+        """Occurrences of the rules judged on the words alone: lexical, personal data,
+        behaviours; lexical rules with an `unless` exception wait for the final."""
+        found: dict[str, list[_Occurrence]] = {}
+        for rule in self._plan.rules.values():
+            if rule.applies_to is not state.speaker or not self._runs(rule.id):
+                continue
+            if isinstance(rule, LexicalRule) and rule.unless is None:
+                spans = merge_overlaps(matches.get((rule.id, "match"), []))
+                found[rule.id] = [
+                    _Occurrence(rule.id, span.start, span.end, span.detail) for span in spans
+                ]
+            elif isinstance(rule, PiiRule):
+                found[rule.id] = _pii_occurrences(rule, text, final)
+            elif isinstance(rule, BehaviourRule):
+                previous = self._last_said.get(_other(state.speaker))
+                found[rule.id] = _behaviour_occurrences(rule, text, previous, final)
+        return {rule_id: items for rule_id, items in found.items() if items}
+
+    def _knowledge_occurrences(
+        self, speaker: Speaker, text: str, matches: Matches, source: _PassageSource
+    ) -> dict[str, list[_Occurrence]]:
+        """Rules judged against the knowledge base; none runs on a failed search."""
+        found: dict[str, list[_Occurrence]] = {}
+        for rule in self._plan.knowledge_rules():
+            if rule.applies_to is not speaker or not self._runs(rule.id):
+                continue
+            if isinstance(rule, GroundingRule):
+                occurrences = _contradiction_occurrences(rule, text, source)
+            else:
+                occurrences = _ungrounded_occurrences(rule, text, matches, source)
+            if source.error is not None:
+                return {}
+            found[rule.id] = occurrences
+        return found
+
+    def _knowledge_failures(
+        self, speaker: Speaker, utterance_id: str, error: str
+    ) -> list[CheckFailure]:
+        rule_ids = {
+            rule.id
+            for rule in self._plan.knowledge_rules()
+            if rule.applies_to is speaker and self._runs(rule.id)
+        }
+        return self._failures(rule_ids, utterance_id, f"knowledge-base search failed: {error}")
+
+    def _validator_occurrences(
+        self, utterance_id: str, speaker: Speaker, text: str, failures: list[CheckFailure]
+    ) -> dict[str, list[_Occurrence]]:
+        found: dict[str, list[_Occurrence]] = {}
+        for rule_id, validator in self._plan.validators.items():
+            rule = self._plan.rules[rule_id]
+            if rule.applies_to is not speaker or not self._runs(rule_id):
+                continue
+            try:
+                breaches = validator.check(text)
+            except Exception as error:  # a third-party validator may raise anything
+                failures += self._failures({rule_id}, utterance_id, str(error))
+                continue
+            found[rule_id] = [
+                _Occurrence(rule_id, breach.start, breach.end, breach.detail) for breach in breaches
+            ]
+        return found
+
+    def _failures(self, rule_ids: set[str], utterance_id: str, reason: str) -> list[CheckFailure]:
+        failures = []
+        for rule_id in sorted(rule_ids):
+            rule = self._plan.rules.get(rule_id)
+            blocked = rule is not None and rule.error_handling is OnError.block
+            failures.append(CheckFailure(rule_id, utterance_id, reason, blocked))
+            if not blocked:
+                self._unavailable.setdefault(rule_id, f"check failed: {reason}")
+        return failures
+
+    def _failed_closed(self, failures: Sequence[CheckFailure], turn: int) -> list[Finding]:
+        findings = []
+        for failure in failures:
+            if not failure.blocked:
+                continue
+            rule = self._plan.rules[failure.rule_id]
+            finding = Finding(
+                finding_id=f"{rule.id}@{failure.utterance_id}#error",
+                rule_id=rule.id,
+                rule_kind=rule.kind,
+                severity=rule.severity,
+                turn=turn,
+                utterance_id=failure.utterance_id,
+                detail=f"check could not run, failing closed: {failure.reason}",
+                cite=rule.cite,
+                actions=tuple(rule.on_violation),
+                coach=rule.coach,
+            )
+            self._active[finding.finding_id] = finding
+            findings.append(finding)
+        return findings
 
     def _raise(
         self,
@@ -223,22 +415,54 @@ class SessionEvaluator:
             passage=occurrence.passage,
         )
 
+    def _conversation_findings(
+        self, turn: int, utterance_id: str, text: str, matches: Matches, speaker: Speaker
+    ) -> list[Finding]:
+        rule_ids = {
+            rule.id
+            for rule in self._plan.conversation_rules
+            if rule.applies_to is speaker and self._runs(rule.id)
+        }
+        if not rule_ids:
+            return []
+        breaches = self._conversation.observe(turn, utterance_id, text, matches, rule_ids)
+        return [self._breach_finding(breach) for breach in breaches]
+
+    def _breach_finding(self, breach: RuleBreach) -> Finding:
+        rule = self._plan.rules[breach.rule_id]
+        where = breach.utterance_id or "session"
+        finding = Finding(
+            finding_id=f"{rule.id}@{where}#{breach.ordinal}",
+            rule_id=rule.id,
+            rule_kind=rule.kind,
+            severity=rule.severity,
+            turn=breach.turn,
+            utterance_id=breach.utterance_id,
+            span=Span(start=breach.span.start, end=breach.span.end) if breach.span else None,
+            quote=breach.quote,
+            detail=breach.detail,
+            cite=rule.cite,
+            actions=tuple(rule.on_violation),
+            coach=rule.coach,
+        )
+        self._active[finding.finding_id] = finding
+        return finding
+
     def _disclosures_made(
-        self, state: _UtteranceState, utterance_id: str, text: str, turn: int
+        self, utterance_id: str, text: str, turn: int, matches: Matches, speaker: Speaker
     ) -> list[Observation]:
         made: list[Observation] = []
-        for hit in state.scanner.hits:
-            _, rule = self._plan.pattern_rule(hit.pattern_id)
-            if not isinstance(rule, RequiredDisclosureRule) or rule.applies_to is not state.speaker:
+        for rule in self._plan.disclosure_rules:
+            spans = matches.get((rule.id, "match"), [])
+            if rule.applies_to is not speaker or rule.id in self._observations or not spans:
                 continue
-            if rule.id in self._observations or not _asserted(rule, text, hit.start):
-                continue
+            span = spans[0]
             observation = Observation(
                 rule_id=rule.id,
                 turn=turn,
                 utterance_id=utterance_id,
-                span=Span(start=hit.start, end=hit.end),
-                quote=text[hit.start : hit.end],
+                span=Span(start=span.start, end=span.end),
+                quote=text[span.start : span.end],
             )
             self._observations[rule.id] = observation
             made.append(observation)
@@ -254,13 +478,15 @@ class SessionEvaluator:
 
     def _missing(
         self,
-        rules: tuple[RequiredDisclosureRule, ...] | list[RequiredDisclosureRule],
+        rules: Sequence[RequiredDisclosureRule],
         turn: int,
         deadline: str,
     ) -> list[Finding]:
         missing: list[Finding] = []
         for rule in rules:
             if rule.id in self._observations or rule.id in self._missing_reported:
+                continue
+            if not self._runs(rule.id):
                 continue
             self._missing_reported.add(rule.id)
             finding = Finding(
@@ -296,10 +522,51 @@ class SessionEvaluator:
         return recordable, spans
 
 
-def _asserted(rule: LexicalRule | RequiredDisclosureRule, text: str, start: int) -> bool:
-    if rule.negation is Negation.ignore_negated and is_negated(text, start):
-        return False
-    return not (rule.quotation is Quotation.ignore_quoted and is_quoted(text, start))
+PassageSearch = Callable[[], Sequence[PassageLike]]
+
+
+class _PassageSource:
+    """Passages fetched at most once, and only if a rule asks; a failed search is kept as
+    `error` for the rules' on_error to decide."""
+
+    def __init__(self, passages: Sequence[PassageLike] | PassageSearch) -> None:
+        self._search = passages if callable(passages) else None
+        self._passages: Sequence[PassageLike] | None = None if callable(passages) else passages
+        self.error: str | None = None
+
+    def get(self) -> Sequence[PassageLike]:
+        if self._passages is None:
+            assert self._search is not None
+            try:
+                self._passages = self._search()
+            except Exception as error:  # the search's transport may raise anything
+                self.error = str(error) or type(error).__name__
+                self._passages = ()
+        return self._passages
+
+
+def _ungrounded_occurrences(
+    rule: LexicalRule, text: str, matches: Matches, source: _PassageSource
+) -> list[_Occurrence]:
+    """Matches of a rule with `unless: {grounded_in: knowledge_base}` that the knowledge base
+    does not support, quoting the closest passage as the evidence it was judged against."""
+    assert rule.unless is not None
+    spans = merge_overlaps(matches.get((rule.id, "match"), []))
+    found = []
+    for span in spans:
+        support = support_for(
+            sentence_around(text, span.start), source.get(), rule.unless.min_similarity
+        )
+        if support.grounded:
+            continue
+        evidence = _passage_evidence(support.passage, 0) if support.passage else None
+        detail = f"{span.detail}; {support.describe()}"
+        found.append(_Occurrence(rule.id, span.start, span.end, detail, passage=evidence))
+    return found
+
+
+def _other(speaker: Speaker) -> Speaker:
+    return Speaker.persona if speaker is Speaker.learner else Speaker.learner
 
 
 def _pii_occurrences(rule: PiiRule, text: str, final: bool) -> list[_Occurrence]:
@@ -311,37 +578,42 @@ def _pii_occurrences(rule: PiiRule, text: str, final: bool) -> list[_Occurrence]
     ]
 
 
-def _grounding_occurrences(
-    rule: GroundingRule, text: str, passages: Sequence[PassageLike]
+def _behaviour_occurrences(
+    rule: BehaviourRule, text: str, previous: str | None, final: bool
 ) -> list[_Occurrence]:
+    """On a partial, a hit touching the end of the text may still be growing: wait for more."""
+    return [
+        _Occurrence(rule.id, hit.start, hit.end, hit.detail)
+        for hit in detect(rule.detector.value, text, previous)
+        if final or hit.end < len(text.rstrip())
+    ]
+
+
+def _passage_evidence(passage: PassageLike, offset: int) -> PassageEvidence:
+    return PassageEvidence(
+        chunk_id=passage.chunk_id,
+        document=passage.document,
+        section=passage.section,
+        quote=sentence_around(passage.text, offset),
+    )
+
+
+def _contradiction_occurrences(
+    rule: GroundingRule, text: str, source: _PassageSource
+) -> list[_Occurrence]:
+    if not quantities(text):
+        return []
+    passages = source.get()
     return [
         _Occurrence(
             rule.id,
             found.claim.start,
             found.claim.end,
             found.describe(),
-            passage=PassageEvidence(
-                chunk_id=found.passage.chunk_id,
-                document=found.passage.document,
-                section=found.passage.section,
-                quote=sentence_around(found.passage.text, found.stated[0].start),
-            ),
+            passage=_passage_evidence(found.passage, found.stated[0].start),
         )
         for found in contradictions(text, passages, rule.min_similarity)
     ]
-
-
-def _merge_overlaps(items: list[_Occurrence]) -> list[_Occurrence]:
-    """One occurrence per stretch of text: open-ended phrases report every word ending."""
-    merged: list[_Occurrence] = []
-    for item in sorted(items, key=lambda occurrence: (occurrence.start, -occurrence.end)):
-        if merged and item.start < merged[-1].end:
-            last = merged[-1]
-            if item.end > last.end:
-                merged[-1] = replace(last, end=item.end)
-            continue
-        merged.append(item)
-    return merged
 
 
 def _keys(rule_id: str, items: list[_Occurrence]) -> list[OccurrenceKey]:

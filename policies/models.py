@@ -113,20 +113,50 @@ def _check_regex(expression: str) -> str:
     return _without_control_characters(expression)
 
 
+def _check_example(example: str) -> str:
+    if not re.search(r"\w", example):
+        raise ValueError(f"example {example!r} has no words to compare with")
+    return example
+
+
+class SemanticMatch(StrictModel):
+    """Matches a sentence close in meaning to one of the examples: cosine similarity of
+    sentence embeddings at or above `threshold`, and closer to an example than to any of the
+    `unlike` sentences (statements that look alike but are fine)."""
+
+    examples: list[Annotated[str, AfterValidator(_check_example)]] = Field(min_length=1)
+    unlike: list[Annotated[str, AfterValidator(_check_example)]] = Field(default_factory=list)
+    threshold: float = Field(default=0.6, gt=0, le=1, strict=True)
+
+
 class Match(StrictModel):
-    """Lexical patterns. Phrases match whole words, case-insensitively, with any run of white
-    space between words; a trailing `*` matches any word ending (`guarantee*`). Regexes use
-    Hyperscan syntax (PCRE without back-references or look-around)."""
+    """What a rule looks for. Phrases match whole words, case-insensitively, with any run of
+    white space between words; a trailing `*` matches any word ending (`guarantee*`). Regexes
+    use Hyperscan syntax (PCRE without back-references or look-around). `semantic` matches
+    sentences by meaning; it is judged on final utterances, lexical patterns also on partials."""
 
     phrases: list[Annotated[str, AfterValidator(_check_phrase)]] = Field(default_factory=list)
     regex: list[Annotated[str, AfterValidator(_check_regex)]] = Field(default_factory=list)
+    semantic: SemanticMatch | None = None
     case_sensitive: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def _has_a_pattern(self) -> Match:
-        if not self.phrases and not self.regex:
-            raise ValueError("match needs at least one entry in `phrases` or `regex`")
+        if not self.phrases and not self.regex and self.semantic is None:
+            raise ValueError("match needs at least one of `phrases`, `regex` or `semantic`")
         return self
+
+    @property
+    def is_lexical(self) -> bool:
+        return bool(self.phrases or self.regex)
+
+
+class OnError(StrEnum):
+    """What a check that cannot run (model error, timeout) does: `block` fails closed and
+    counts as a breach; `flag` records the failure and leaves the rule not evaluated."""
+
+    block = "block"
+    flag = "flag"
 
 
 class _RuleBase(StrictModel):
@@ -138,6 +168,23 @@ class _RuleBase(StrictModel):
     on_violation: list[Action] = Field(default_factory=lambda: [Action.coach])
     coach: str | None = Field(default=None, description="Hint shown to the learner on a breach.")
     applies_to: Speaker = Speaker.learner
+    on_error: OnError | None = Field(
+        default=None,
+        description="When the check itself fails: block (default for critical rules) or flag.",
+    )
+
+    @property
+    def error_handling(self) -> OnError:
+        if self.on_error is not None:
+            return self.on_error
+        return OnError.block if self.severity is Severity.critical else OnError.flag
+
+
+class GroundedIn(StrictModel):
+    """An exception: the statement is supported by a knowledge-base passage."""
+
+    grounded_in: Literal["knowledge_base"]
+    min_similarity: float = Field(default=0.6, gt=0, le=1, strict=True)
 
 
 class LexicalRule(_RuleBase):
@@ -145,6 +192,9 @@ class LexicalRule(_RuleBase):
 
     kind: Literal["lexical"] = "lexical"
     match: Match
+    unless: GroundedIn | None = Field(
+        default=None, description="Do not fire on statements the knowledge base supports."
+    )
     negation: Negation = Negation.ignore_negated
     quotation: Quotation = Quotation.ignore_quoted
 
@@ -191,7 +241,100 @@ class GroundingRule(_RuleBase):
     )
 
 
-RULE_KINDS = ("lexical", "pii", "required_disclosure", "grounding")
+class PairedDisclosureRule(_RuleBase):
+    """Fires when the `trigger` (a benefit claim) is not balanced by the `require` (risk
+    information) within `within_turns` learner turns either side, or by the end of the session
+    when `within_turns` is absent."""
+
+    kind: Literal["paired_disclosure"]
+    trigger: Match
+    require: Match
+    within_turns: int | None = Field(default=None, ge=0, strict=True)
+    negation: Negation = Negation.ignore_negated
+    quotation: Quotation = Quotation.ignore_quoted
+
+
+class SequenceRule(_RuleBase):
+    """Fires when the speaker says `then` before they have said `first` (an identity check
+    before account details; discovery questions before the pitch)."""
+
+    kind: Literal["sequence"]
+    first: Match
+    then: Match
+    negation: Negation = Negation.ignore_negated
+    quotation: Quotation = Quotation.ignore_quoted
+
+
+class CountRule(_RuleBase):
+    """Fires when `match` occurs more than `max` times, or fewer than `min` times by the end
+    of the session."""
+
+    kind: Literal["count"]
+    match: Match
+    max: int | None = Field(default=None, ge=0, strict=True)
+    min: int | None = Field(default=None, ge=1, strict=True)
+    negation: Negation = Negation.ignore_negated
+    quotation: Quotation = Quotation.ignore_quoted
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> CountRule:
+        if self.max is None and self.min is None:
+            raise ValueError("a count rule needs `max` or `min`")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"`min` ({self.min}) is above `max` ({self.max})")
+        return self
+
+
+class Behaviour(StrEnum):
+    """Conversation behaviours Proctor recognises (see docs/policy-language.md)."""
+
+    open_question = "open_question"
+    closed_question = "closed_question"
+    reflective_listening = "reflective_listening"
+    impact_naming = "impact_naming"
+    summarising = "summarising"
+    next_steps = "next_steps"
+    disrespect = "disrespect"
+    overclaiming = "overclaiming"
+
+
+class BehaviourRule(_RuleBase):
+    """Fires on each occurrence of a recognised behaviour, e.g. `disrespect` (tone) or
+    `overclaiming`."""
+
+    kind: Literal["behaviour"]
+    detector: Behaviour
+
+
+ValidatorArgument = str | int | float | bool | list[str] | list[int] | list[float]
+
+
+class GuardrailsValidatorRule(_RuleBase):
+    """A guardrails-ai validator installed locally, used as a rule: fires when it fails the
+    speaker's final utterance. Needs the optional extra `proctor[guardrails]`."""
+
+    kind: Literal["guardrails_ai"]
+    validator: str = Field(
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="Import path of the validator class, `package.module:ClassName`.",
+    )
+    arguments: dict[str, ValidatorArgument] = Field(
+        default_factory=dict, description="Keyword arguments for the validator."
+    )
+    timeout_ms: int = Field(default=200, ge=1, strict=True)
+
+
+RULE_KINDS = (
+    "lexical",
+    "pii",
+    "required_disclosure",
+    "grounding",
+    "paired_disclosure",
+    "sequence",
+    "count",
+    "behaviour",
+    "guardrails_ai",
+)
 
 
 def _rule_kind(value: Any) -> str | None:
@@ -204,7 +347,12 @@ Guardrail = Annotated[
     Annotated[LexicalRule, Tag("lexical")]
     | Annotated[PiiRule, Tag("pii")]
     | Annotated[RequiredDisclosureRule, Tag("required_disclosure")]
-    | Annotated[GroundingRule, Tag("grounding")],
+    | Annotated[GroundingRule, Tag("grounding")]
+    | Annotated[PairedDisclosureRule, Tag("paired_disclosure")]
+    | Annotated[SequenceRule, Tag("sequence")]
+    | Annotated[CountRule, Tag("count")]
+    | Annotated[BehaviourRule, Tag("behaviour")]
+    | Annotated[GuardrailsValidatorRule, Tag("guardrails_ai")],
     Discriminator(
         _rule_kind,
         custom_error_type="unknown_rule_kind",
@@ -213,13 +361,57 @@ Guardrail = Annotated[
 ]
 
 
+class Objective(StrictModel):
+    """A behaviour the learner should show: at least `min_count` occurrences of the
+    `detector` (or of `match`), optionally before `before` happens or by learner turn
+    `by_turn`. Progress is reported as it happens, with the evidence spans."""
+
+    id: RuleId
+    title: str | None = None
+    description: str | None = None
+    detector: Behaviour | None = None
+    match: Match | None = None
+    min_count: int = Field(default=1, ge=1, strict=True)
+    before: Match | None = None
+    by_turn: int | None = Field(default=None, ge=1, strict=True)
+    coach: str | None = Field(default=None, description="Hint shown while the objective is open.")
+
+    @model_validator(mode="after")
+    def _has_one_source(self) -> Objective:
+        if (self.detector is None) == (self.match is None):
+            raise ValueError("an objective needs exactly one of `detector` or `match`")
+        return self
+
+
+class JudgeQuestion(StrictModel):
+    """A question an LLM judge answers about the whole transcript, off the real-time path.
+    It must quote the transcript verbatim; an answer whose quote is not in the transcript
+    is void."""
+
+    question: str = Field(min_length=1)
+    guidance: str | None = Field(default=None, description="What a good answer looks like.")
+
+
 class Criterion(StrictModel):
-    """A rubric criterion scored from guardrails: the share of listed rules never breached."""
+    """A rubric criterion, scored from exactly one source: the share of `from_guardrails`
+    never breached, the completion of `from_objective`, or an LLM judge's answer."""
 
     id: RuleId
     title: str | None = None
     weight: float = Field(gt=0, strict=True)
-    from_guardrails: list[RuleId] = Field(min_length=1)
+    from_guardrails: list[RuleId] | None = Field(default=None, min_length=1)
+    from_objective: RuleId | None = None
+    from_judge: JudgeQuestion | None = None
+
+    @model_validator(mode="after")
+    def _has_one_source(self) -> Criterion:
+        sources = [self.from_guardrails, self.from_objective, self.from_judge]
+        if sum(source is not None for source in sources) != 1:
+            raise ValueError(
+                "a criterion needs exactly one of `from_guardrails`, `from_objective` "
+                "or `from_judge`"
+            )
+        return self
 
 
 class Rubric(StrictModel):
@@ -270,6 +462,7 @@ class Policy(StrictModel):
     )
     knowledge_base: str | None = None
     guardrails: list[Guardrail] = Field(min_length=1)
+    objectives: list[Objective] = Field(default_factory=list)
     rubric: Rubric | None = None
     escalation: list[EscalationRule] = Field(default_factory=list)
 
@@ -278,3 +471,9 @@ class Policy(StrictModel):
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
+
+    def objective(self, objective_id: str) -> Objective:
+        for objective in self.objectives:
+            if objective.id == objective_id:
+                return objective
+        raise KeyError(objective_id)
