@@ -10,11 +10,12 @@ from typing import Any
 
 from cli.home import ProctorHome
 from cli.knowledge import open_knowledge
-from engine import FlagRaised, ObjectiveProgress, Session, SessionEnded
+from engine import CheckFailed, FlagRaised, ObjectiveProgress, Session, SessionEnded
+from engine.planning import plan_policy
 from engine.replay import replay_inputs
 from engine.session import Knowledge
 from engine.transcripts import TranscriptError, load_transcript
-from evaluators import PolicyPlan, compile_policy
+from evaluators import PolicyPlan
 from policies import DocumentError, load_policy
 
 EXIT_INVALID = 2
@@ -30,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _knowledge_for(plan: PolicyPlan) -> tuple[Knowledge | None, list[str]]:
     """The policy's knowledge base when grounding rules need one; otherwise say which rules
     could not be evaluated, rather than passing them silently."""
-    if not plan.grounding_rules:
+    rules = list(plan.knowledge_rules())
+    if not rules:
         return None, []
     name = plan.policy.knowledge_base
     if name is not None:
@@ -43,13 +45,19 @@ def _knowledge_for(plan: PolicyPlan) -> tuple[Knowledge | None, list[str]]:
         if name
         else "the policy names no knowledge_base"
     )
-    return None, [f"{rule.id}: not evaluated, {reason}" for rule in plan.grounding_rules]
+    return None, [
+        f"{rule.id}: not evaluated, {reason}" for rule in rules if rule in plan.grounding_rules
+    ] + [
+        f"{rule.id}: knowledge-base exception not checkable, {reason}; matches are flagged"
+        for rule in rules
+        if rule not in plan.grounding_rules
+    ]
 
 
 def evaluate_transcript(policy_path: Path, transcript_path: Path, learner: str) -> dict[str, Any]:
     policy = load_policy(policy_path)
     lines = load_transcript(transcript_path, learner)
-    plan = compile_policy(policy)
+    plan = plan_policy(policy)
     knowledge, not_evaluated = _knowledge_for(plan)
     session = Session(plan, learner="batch", knowledge=knowledge)
     events = session.start()
@@ -69,7 +77,17 @@ def evaluate_transcript(policy_path: Path, transcript_path: Path, learner: str) 
         "disclosures": [
             e.evidence.model_dump(mode="json")
             for e in events
-            if isinstance(e, ObjectiveProgress) and e.evidence is not None
+            if isinstance(e, ObjectiveProgress) and e.evidence is not None and e.required is None
+        ],
+        "objectives": {
+            e.objective_id: e.model_dump(mode="json", exclude={"session_id", "at", "type"})
+            for e in events
+            if isinstance(e, ObjectiveProgress) and e.required is not None
+        },
+        "checks_failed": [
+            e.model_dump(mode="json", exclude={"session_id", "at", "type"})
+            for e in events
+            if isinstance(e, CheckFailed)
         ],
         "ended_by_policy": any(
             isinstance(e, SessionEnded) and e.reason == "ended_by_policy" for e in events

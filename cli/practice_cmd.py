@@ -14,11 +14,11 @@ from cli.home import ProctorHome
 from cli.knowledge import open_knowledge
 from cli.render import scorecard_lines
 from engine import EscalationTriggered, Session
+from engine.planning import plan_policy
 from engine.practice import Conversation
 from engine.recording import AuditRecorder
 from engine.replay import spoken_partials
 from engine.scenarios import load_scenario
-from evaluators import compile_policy
 from policies import DocumentError, DocumentIssue, load_policy
 
 AUDIT_ORIGIN = "proctor.local/audit"
@@ -96,7 +96,7 @@ def run_practice(
     store = SQLiteRecordStore(home.audit_db)
     notifier = CountingNotifier()
     session = Session(
-        compile_policy(policy),
+        plan_policy(policy, embedder),
         learner=learner,
         recorder=AuditRecorder(AuditLog(store, key)),
         notifier=notifier,

@@ -2,6 +2,7 @@
 
 from engine.clock import Clock, SteppingClock, system_clock
 from engine.events import (
+    CheckFailed,
     CoachingHint,
     EscalationTriggered,
     FlagRaised,
@@ -33,6 +34,7 @@ from engine.session import (
 )
 
 __all__ = [
+    "CheckFailed",
     "Clock",
     "CoachingHint",
     "EscalationTriggered",

@@ -121,7 +121,7 @@ class Session:
         self._notifier = notifier
         self._clock = clock
         ungrounded = (
-            {rule.id: NO_KNOWLEDGE for rule in plan.knowledge_rules()}
+            {rule.id: NO_KNOWLEDGE for rule in plan.grounding_rules}
             if knowledge is None
             else {}
         )

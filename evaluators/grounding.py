@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from evaluators.context import negation_differs
+
 _UNIT_ALIASES = {
     "percent": "%",
     "per cent": "%",
@@ -158,36 +160,58 @@ def content_stems(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Support:
-    """How well the closest passage backs a statement: similarity and shared content words."""
+    """How well the closest passage backs a statement: the passage, its sentence that shares
+    most of the statement's content words, and the share of those words found there."""
 
     passage: PassageLike | None
+    sentence: str
     coverage: float
+    same_polarity: bool
 
     @property
     def grounded(self) -> bool:
-        return self.passage is not None and self.coverage >= SUPPORT_MIN_COVERAGE
+        return (
+            self.passage is not None
+            and self.coverage >= SUPPORT_MIN_COVERAGE
+            and self.same_polarity
+        )
 
     def describe(self) -> str:
         if self.passage is None:
-            return "no knowledge-base passage is close to it"
+            return "no knowledge-base passage supports it"
         where = self.passage.document + (
             f" \u00a7 {self.passage.section}" if self.passage.section else ""
         )
+        denied = "" if self.same_polarity else ", which says the opposite"
         return (
             f"not supported by the knowledge base (closest: {where}, similarity "
-            f"{self.passage.score:.2f}, {self.coverage:.0%} of its terms found)"
+            f"{self.passage.score:.2f}, {self.coverage:.0%} of its terms found{denied})"
         )
 
 
+def _sentences(text: str) -> list[str]:
+    return [_one_line(part) for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def _best_sentence(stems: set[str], passage: PassageLike) -> tuple[str, float]:
+    best, coverage = "", 0.0
+    for sentence in _sentences(passage.text):
+        share = len(stems & content_stems(sentence)) / len(stems) if stems else 1.0
+        if share > coverage or not best:
+            best, coverage = sentence, share
+    return best, coverage
+
+
 def support_for(statement: str, passages: Sequence[PassageLike], min_similarity: float) -> Support:
-    """A statement is grounded when a passage at least `min_similarity` close to it also
-    contains most of its content words: similarity alone would let "approved for migraine"
-    borrow the support of "approved for hypertension"."""
+    """A statement is grounded when a passage at least `min_similarity` close to it has a
+    sentence with most of its content words and the same polarity: similarity alone would let
+    "approved for migraine" borrow the support of "approved for hypertension", and shared words
+    alone that of "not established in migraine"."""
     stems = content_stems(statement)
-    best: Support = Support(None, 0.0)
+    best = Support(None, "", 0.0, True)
     for passage in sorted(passages, key=lambda item: item.score, reverse=True):
-        coverage = len(stems & content_stems(passage.text)) / len(stems) if stems else 1.0
-        candidate = Support(passage, coverage)
+        sentence, coverage = _best_sentence(stems, passage)
+        candidate = Support(passage, sentence, coverage, not negation_differs(statement, sentence))
         if passage.score >= min_similarity and candidate.grounded:
             return candidate
         if best.passage is None or coverage > best.coverage:

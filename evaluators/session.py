@@ -272,12 +272,13 @@ class SessionEvaluator:
         final: bool,
     ) -> dict[str, list[_Occurrence]]:
         """Occurrences of the rules judged on the words alone: lexical, personal data,
-        behaviours; lexical rules with an `unless` exception wait for the final."""
+        behaviours. A lexical rule with an `unless` exception flags on partials provisionally;
+        the final checks the knowledge base and retracts what it supports."""
         found: dict[str, list[_Occurrence]] = {}
         for rule in self._plan.rules.values():
             if rule.applies_to is not state.speaker or not self._runs(rule.id):
                 continue
-            if isinstance(rule, LexicalRule) and rule.unless is None:
+            if isinstance(rule, LexicalRule) and (rule.unless is None or not final):
                 spans = merge_overlaps(matches.get((rule.id, "match"), []))
                 found[rule.id] = [
                     _Occurrence(rule.id, span.start, span.end, span.detail) for span in spans
@@ -559,7 +560,14 @@ def _ungrounded_occurrences(
         )
         if support.grounded:
             continue
-        evidence = _passage_evidence(support.passage, 0) if support.passage else None
+        evidence = None
+        if support.passage is not None:
+            evidence = PassageEvidence(
+                chunk_id=support.passage.chunk_id,
+                document=support.passage.document,
+                section=support.passage.section,
+                quote=support.sentence,
+            )
         detail = f"{span.detail}; {support.describe()}"
         found.append(_Occurrence(rule.id, span.start, span.end, detail, passage=evidence))
     return found

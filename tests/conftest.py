@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from evaluators import PolicyPlan, compile_policy
+from engine.planning import plan_policy
+from evaluators import PolicyPlan
 from policies import load_policy, pack_path
 from tests.network import NetworkAttempted
 
@@ -17,12 +18,12 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(scope="session")
 def pharma_plan() -> PolicyPlan:
-    return compile_policy(load_policy(pack_path("pharma") / "policy.yaml"))
+    return plan_policy(load_policy(pack_path("pharma") / "policy.yaml"))
 
 
 @pytest.fixture(scope="session")
 def investment_plan() -> PolicyPlan:
-    return compile_policy(load_policy(pack_path("investment") / "policy.yaml"))
+    return plan_policy(load_policy(pack_path("investment") / "policy.yaml"))
 
 
 @pytest.fixture

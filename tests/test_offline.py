@@ -9,10 +9,10 @@ import pytest
 
 from audit import AuditLog, SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
 from engine import Session
+from engine.planning import plan_policy
 from engine.recording import AuditRecorder
 from engine.replay import replay_inputs
 from engine.transcripts import load_transcript
-from evaluators import compile_policy
 from policies import load_policy, pack_path
 from tests.network import NetworkAttempted
 
@@ -27,7 +27,7 @@ def test_policy_session_audit_and_verify_stay_offline(
     no_network: list[str], tmp_path: Path
 ) -> None:
     pack = pack_path("pharma")
-    plan = compile_policy(load_policy(pack / "policy.yaml"))
+    plan = plan_policy(load_policy(pack / "policy.yaml"))
     store = SQLiteRecordStore(tmp_path / "audit.sqlite3")
     key = SigningKey.load_or_create(tmp_path / "keys" / "k.pem")
     session = Session(plan, learner="L", recorder=AuditRecorder(AuditLog(store, key)))

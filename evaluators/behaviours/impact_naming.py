@@ -5,9 +5,10 @@ other person their experience was heard; it is what service and coaching rubrics
 a solution. Recognised:
 
 - an emotion or hardship named as theirs or as the situation's: "that must have been
-  frustrating", "that sounds really hard", "how stressful for you", "you must be exhausted";
-- understanding or regret about their experience: "I understand how upsetting…",
-  "I can imagine…", "I'm (so) sorry you've had to…", "I can see this has been difficult";
+  frustrating", "that sounds really hard", "how stressful for you", "you must be exhausted"
+  (a bare "it's hard to…" is a general remark, not about them, and does not count);
+- understanding, solidarity or regret about their experience: "I understand how upsetting…",
+  "I can imagine…", "I hear you", "you're not alone", "I'm (so) sorry you've had to…";
 - the cost to them: "this has cost you time", "I know this has caused you a lot of hassle".
 
 "I don't understand why…" or "that can't have been easy" are judged with the negation: the
@@ -35,15 +36,25 @@ _HARD = (
     r"(?:a\s+)?struggle|struggling|suffering|grieving|heavy|unbearable)"
 )
 _EASY = r"(?:easy|fun|nice|pleasant|great)"
-_DEGREE = r"(?:(?:really|so|very|incredibly|pretty|quite|truly|such|extremely|a\s+bit|a\s+little)\s+)*"
-_THAT = r"(?:that|this|it|which|all\s+(?:that|this))"
+_DEGREE = (
+    r"(?:(?:really|so|very|incredibly|pretty|quite|truly|such|extremely|a\s+bit|a\s+little)\s+)*"
+)
+_THAT = r"(?:that|this|which|all\s+(?:that|this))"
+_IT = r"(?:it|that|this|which|all\s+(?:that|this))"
+_SORRY_FOR = (
+    r"(?:your|what|all|everything|the\s+(?:loss|pain|hurt|trouble|wait|delay|inconvenience|"
+    r"confusion|frustration|hassle|mix-up|mess)|this|that)"
+)
 _EMPATHY = re.compile(
-    # "that must have been frustrating", "that sounds really hard", "it's been a tough week"
-    rf"\b{_THAT}(?:'s|\s+is|\s+was|'s\s+been|\s+has\s+been|\s+must\s+(?:have\s+been|be)|"
-    rf"\s+(?:sounds|sounded|seems|seemed|looks)(?:\s+like)?|\s+(?:would|could|can|might)\s+"
-    rf"(?:have\s+been|be|feel))\s+(?:(?:such|quite|a\s+bit\s+of)\s+)?(?:an?\s+)?{_DEGREE}{_HARD}\b|"
-    rf"\b{_THAT}(?:\s+can't|\s+cannot|\s+couldn't|\s+wouldn't)\s+have\s+been\s+{_DEGREE}{_EASY}\b|"
+    # "that's frustrating", "that sounds really hard", "it must have been awful"
+    rf"\b{_THAT}(?:'s|\s+is|\s+was|'s\s+been|\s+has\s+been)\s+"
+    rf"(?:(?:such|quite|a\s+bit\s+of)\s+)?(?:an?\s+)?{_DEGREE}{_HARD}\b|"
+    rf"\b{_IT}(?:\s+must\s+(?:have\s+been|be)|\s+(?:sounds|sounded|seems|seemed|looks)"
+    rf"(?:\s+like)?|\s+(?:would|could|can|might)\s+(?:have\s+been|be|feel))\s+"
+    rf"(?:(?:such|quite|a\s+bit\s+of)\s+)?(?:an?\s+)?{_DEGREE}{_HARD}\b|"
+    rf"\b{_IT}(?:\s+can't|\s+cannot|\s+couldn't|\s+wouldn't)\s+have\s+been\s+{_DEGREE}{_EASY}\b|"
     rf"\b{_THAT}(?:'s|\s+is)\s+(?:not|never)\s+{_DEGREE}{_EASY}\b|"
+    r"\b(?:that|this|it)\s+(?:really\s+|totally\s+|just\s+)?sucks\b|"
     # "you must be exhausted", "you've been through a lot"
     rf"\byou\s+must\s+(?:have\s+been|be|feel)\s+{_DEGREE}{_HARD}\b|"
     r"\byou(?:'ve|\s+have)\s+(?:really\s+)?been\s+through\s+(?:a\s+lot|so\s+much|it|hell|"
@@ -51,17 +62,21 @@ _EMPATHY = re.compile(
     # "how frustrating", "what a nightmare"
     rf"^(?:oh\W+)?(?:how\s+{_DEGREE}{_HARD}|what\s+an?\s+{_DEGREE}(?:nightmare|ordeal|shame|"
     rf"pain|hassle|shock|{_HARD}\s+\w+))\b|"
-    # "I understand how upsetting…", "I can imagine…", "I can see this has been hard"
+    # "I understand how upsetting…", "I know exactly how you feel", "I can see this has been hard"
     r"\bi\s+(?:completely\s+|totally\s+|really\s+|fully\s+|can\s+|do\s+)?"
     r"(?:understand|appreciate|get|know|see|hear|imagine|recogni[sz]e)\s+"
+    r"(?:exactly\s+|just\s+|fully\s+|completely\s+)?"
     rf"(?:how|that|why|what|it|this|your|you)\b[^.?!]{{0,60}}?\b(?:{_HARD}|feel\w*|cost|"
     r"impact\w*|affect\w*|inconvenience\w*|been\s+through|going\s+through|dealing\s+with|"
     r"put\s+(?:you\s+)?through|worr\w+|concern\w*)|"
-    r"\bi\s+can\s+(?:only\s+)?imagine\b|"
+    r"\bi\s+can\s+(?:only\s+)?imagine\b|\bi\s+(?:totally\s+|really\s+|completely\s+)?hear\s+you\b|"
+    r"\bi\s+(?:know|understand)\s+(?:that|this|the)\s+(?:pain|feeling|struggle|frustration)|"
+    r"\bi\s+feel\s+(?:for\s+you|your\s+pain)|\bmy\s+heart\s+(?:goes\s+out|breaks)|"
+    r"\byou(?:'re|\s+are)\s+not\s+alone\b|"
     # "I'm so sorry you've had to deal with this", "sorry to hear that"
     r"\bi(?:'m|\s+am)\s+(?:so\s+|really\s+|very\s+|truly\s+|terribly\s+)?sorry\s+"
-    r"(?:(?:that\s+)?(?:you|this|that|it|for\s+(?:the|your|what|all|any))|to\s+hear)|"
-    r"\bsorry\s+to\s+hear|\bsorry\s+(?:you|for\s+(?:the|your|what|all|any))\b|"
+    rf"(?:(?:that\s+)?(?:you|this|that|it)\b|for\s+{_SORRY_FOR}|to\s+hear)|"
+    rf"\bsorry\s+to\s+hear|\bsorry\s+(?:you|for\s+{_SORRY_FOR})\b|"
     # "this has cost you time", "caused you a lot of hassle"
     r"\b(?:cost|caused|put|given|left)\s+you\b[^.?!]{0,40}?\b(?:time|money|stress|hassle|"
     r"trouble|worry|grief|pain|sleep|inconvenience|frustration|day|week|hours?|nights?)\b|"

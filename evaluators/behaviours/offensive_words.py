@@ -18,6 +18,7 @@ INSULT_NOUNS = (
     r"scumbag\w*", r"scum", r"lowlife\w*", r"dipshit\w*", r"shithead\w*", r"knobhead\w*",
     r"buffoon\w*", r"simpleton\w*", r"dunce\w*", r"ignoramus",
     r"jerkoff\w*", r"slut\w*", r"whore\w*", r"hoes?", r"skank\w*", r"thots?", r"cunt\w*",
+    r"pussy", r"pussies", r"white\s+trash", r"rednecks?",
 )
 
 # Words that insult only when aimed at someone ("you pig", "what a clown"), being ordinary
@@ -26,14 +27,14 @@ AIMED_NOUNS = (
     r"jerks?", r"creeps?", r"freaks?", r"pigs?", r"dicks?", r"ass", r"arse", r"trash",
     r"garbage", r"parasites?", r"vermin", r"animals?", r"savages?", r"fools?", r"clowns?",
     r"snowflakes?", r"nut\s*jobs?", r"nutcases?", r"weirdos?", r"babies", r"baby",
-    r"pests?", r"nuisances?", r"dinosaurs?", r"amateurs?",
+    r"pests?", r"nuisances?", r"dinosaurs?", r"amateurs?", r"hicks?", r"ho",
 )
 
 # Adjectives that insult when aimed at a person or at what they said.
 INSULT_ADJECTIVES = (
     r"stupid", r"dumb", r"idiotic", r"moronic", r"brainless", r"clueless", r"ignorant",
     r"pathetic", r"useless", r"worthless", r"incompetent", r"hopeless", r"ridiculous",
-    r"absurd", r"silly", r"lazy", r"retarded", r"dense", r"thick", r"dim", r"ugly", r"fat",
+    r"absurd", r"silly", r"lazy", r"dense", r"thick", r"dim", r"ugly", r"fat",
     r"disgusting", r"crazy", r"insane", r"mental", r"psycho", r"delusional", r"hysterical",
     r"dramatic", r"paranoid", r"unreasonable", r"naive", r"childish", r"immature",
 )
@@ -47,9 +48,10 @@ PROFANITY = (
 
 # Slurs against a group: flagged in every context, quoted or not.
 SLURS = (
-    r"nigg(?:er|a|ah|az|uh)s?", r"niggers?", r"fag(?:got)?s?", r"dykes?", r"trann(?:y|ies)",
+    r"nigg(?:er|a|ah|az|uh)s?", r"niggers?", r"nigs?", r"nicc?as?", r"wiggers?", r"wiggas?",
+    r"retarded", r"fag(?:got)?s?", r"dykes?", r"trann(?:y|ies)",
     r"retards?", r"spics?", r"chinks?", r"gooks?", r"kikes?", r"wetbacks?", r"ragheads?",
-    r"towelheads?", r"coons?", r"beaners?", r"pakis?", r"sand\s*niggers?", r"shemales?",
+    r"towelheads?", r"(?<!maine\s)coons?", r"beaners?", r"pakis?", r"sand\s*niggers?", r"shemales?",
     r"wops?", r"dagos?", r"gypp?os?", r"honk(?:y|ies)", r"mongs?", r"spazz?\w*", r"homos?",
     r"jigaboos?", r"porch\s*monkeys?", r"yids?", r"zipperheads?",
 )

@@ -28,6 +28,8 @@ from evaluators.behaviours.text import (
     normalise,
     quotations,
     sentences,
+    stem,
+    words,
 )
 
 NAME = "reflective_listening"
@@ -84,22 +86,34 @@ def detect_reflections(text: str, previous: str | None = None) -> list[Behaviour
             continue
         if is_question(sentence, quoted) and not classify(sentence).declarative:
             continue
-        detail = _why(sentence, heard)
+        detail = _why(sentence, heard, quoted)
         if detail is not None:
             hits.append(BehaviourHit(NAME, sentence.start, sentence.end, f"reflection: {detail}"))
     return hits
 
 
-def _why(sentence: Sentence, heard: set[str]) -> str | None:
-    frame = _FRAMES.search(sentence.text)
-    if frame is not None:
-        return f"'{' '.join(frame.group().lower().split())}…'"
+def _why(sentence: Sentence, heard: set[str], quoted: list[tuple[int, int]]) -> str | None:
+    for frame in _FRAMES.finditer(sentence.text):
+        start = sentence.start + frame.start()
+        if not inside(quoted, start, sentence.start + frame.end()):
+            return f"'{' '.join(frame.group().lower().split())}…'"
     core = strip_fillers(sentence.text)
     if _ABOUT_SPEAKER.match(core):
         return None
     if _ABOUT_THEM.match(core) and not _OFFER.match(core):
         return "says what they do, think or feel"
-    shared = sorted(content_words(sentence.text) & heard)
+    own_words = _unquoted(sentence, quoted)
+    shared = content_words(own_words) & heard
     if len(shared) >= MIN_SHARED_WORDS:
-        return f"says back their words ({', '.join(shared[:4])})"
+        echoed = dict.fromkeys(w.text for w in words(own_words) if stem(w.text) in shared)
+        return f"says back their words ({', '.join(list(echoed)[:4])})"
     return None
+
+
+def _unquoted(sentence: Sentence, quoted: list[tuple[int, int]]) -> str:
+    """The sentence with quoted passages blanked: words someone else said are not an echo."""
+    chars = list(sentence.text)
+    for left, right in quoted:
+        for index in range(max(left, sentence.start), min(right, sentence.end)):
+            chars[index - sentence.start] = " "
+    return "".join(chars)

@@ -120,7 +120,28 @@ def iter_clauses(sentence: Sentence) -> Iterator[tuple[int, str]]:
 
 
 _STOPWORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "can't", "cannot", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't", "down", "during", "each", "even", "ever", "every", "few", "for", "from", "further", "get", "gets", "getting", "got", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he", "he'd", "he'll", "he's", "her", "here", "here's", "hers", "herself", "him", "himself", "his", "how", "how's", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "just", "kind", "know", "let", "let's", "like", "lot", "me", "more", "most", "much", "must", "mustn't", "my", "myself", "no", "nor", "not", "now", "of", "off", "oh", "ok", "okay", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "really", "right", "same", "say", "said", "says", "she", "she'd", "she'll", "she's", "should", "shouldn't", "so", "some", "something", "such", "sort", "than", "that", "that's", "the", "their", "theirs", "them", "themselves", "then", "there", "there's", "these", "they", "they'd", "they'll", "they're", "they've", "thing", "things", "think", "this", "those", "though", "through", "to", "too", "uh", "um", "under", "until", "up", "upon", "us", "very", "was", "wasn't", "way", "we", "we'd", "we'll", "we're", "we've", "well", "were", "weren't", "what", "what's", "when", "when's", "where", "where's", "which", "while", "who", "who's", "whom", "why", "why's", "will", "with", "won't", "would", "wouldn't", "yeah", "yes", "you", "you'd", "you'll", "you're", "you've", "your", "yours", "yourself", "yourselves"]
+    {
+        "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
+        "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+        "both", "but", "by", "can", "can't", "cannot", "could", "couldn't", "did", "didn't", "do",
+        "does", "doesn't", "doing", "don't", "down", "during", "each", "even", "ever", "every",
+        "few", "for", "from", "further", "get", "gets", "getting", "got", "had", "hadn't", "has",
+        "hasn't", "have", "haven't", "having", "he", "he'd", "he'll", "he's", "her", "here",
+        "here's", "hers", "herself", "him", "himself", "his", "how", "how's", "i", "i'd", "i'll",
+        "i'm", "i've", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "just",
+        "kind", "know", "let", "let's", "like", "lot", "me", "more", "most", "much", "must",
+        "mustn't", "my", "myself", "no", "nor", "not", "now", "of", "off", "oh", "ok", "okay", "on",
+        "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own",
+        "really", "right", "said", "same", "say", "says", "she", "she'd", "she'll", "she's",
+        "should", "shouldn't", "so", "some", "something", "sort", "such", "than", "that", "that's",
+        "the", "their", "theirs", "them", "themselves", "then", "there", "there's", "these", "they",
+        "they'd", "they'll", "they're", "they've", "thing", "things", "think", "this", "those",
+        "though", "through", "to", "too", "uh", "um", "under", "until", "up", "upon", "us", "very",
+        "was", "wasn't", "way", "we", "we'd", "we'll", "we're", "we've", "well", "were", "weren't",
+        "what", "what's", "when", "when's", "where", "where's", "which", "while", "who", "who's",
+        "whom", "why", "why's", "will", "with", "won't", "would", "wouldn't", "yeah", "yes", "you",
+        "you'd", "you'll", "you're", "you've", "your", "yours", "yourself", "yourselves",
+    }
 )
 
 

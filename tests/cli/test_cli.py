@@ -123,7 +123,9 @@ def test_evaluate_compliant_transcript_passes(
     assert [note.split(":")[0] for note in result["not_evaluated"]] == [
         "label-consistency",
         "persona-grounding",
+        "no-off-label",
     ]
+    assert "matches are flagged" in result["not_evaluated"][2]
 
 
 def test_evaluate_checks_figures_against_the_ingested_label(

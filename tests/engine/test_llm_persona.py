@@ -11,9 +11,10 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from engine import FlagRaised, PersonaDelta, PersonaFinal, Session
 from engine.persona.base import PersonaContext
 from engine.persona.llm import LangChainPersona, persona_messages
+from engine.planning import plan_policy
 from engine.practice import Conversation
 from engine.scenarios import load_scenario
-from evaluators import Finding, compile_policy
+from evaluators import Finding
 from policies import Severity, load_policy, pack_path
 
 SCENARIO = load_scenario(pack_path("pharma") / "gp_visit.yaml")
@@ -80,7 +81,7 @@ def test_streams_tokens_and_retries_once_when_the_output_rail_fires(velmora: Any
     right = "In the trials Velmora lowered systolic blood pressure by 11 mmHg more than placebo."
     model = GenericFakeChatModel(messages=iter([AIMessage(wrong), AIMessage(right)]))
     policy = load_policy(pack_path("pharma") / "policy.yaml")
-    session = Session(compile_policy(policy), learner="t", knowledge=velmora)
+    session = Session(plan_policy(policy), learner="t", knowledge=velmora)
     conversation = Conversation(session, LangChainPersona(SCENARIO, model))
     list(conversation.open())
     events = list(conversation.say("u1", "What did the trials show for blood pressure?"))

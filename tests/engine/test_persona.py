@@ -16,16 +16,16 @@ from engine import (
     SessionEvent,
 )
 from engine.persona import ScriptedPersona
+from engine.planning import plan_policy
 from engine.practice import Conversation
 from engine.scenarios import Scenario, load_scenario
-from evaluators import compile_policy
 from policies import load_policy, pack_path
 
 
 def start(pack: str, file: str, embedder: Any, knowledge: Any) -> tuple[Conversation, Scenario]:
     scenario = load_scenario(pack_path(pack) / file)
     policy = load_policy(pack_path(pack) / scenario.policy)
-    session = Session(compile_policy(policy), learner="t", knowledge=knowledge)
+    session = Session(plan_policy(policy), learner="t", knowledge=knowledge)
     conversation = Conversation(session, ScriptedPersona(scenario, embedder, knowledge))
     opening = list(conversation.open())
     assert isinstance(opening[-1], PersonaFinal)

@@ -30,7 +30,7 @@ from engine import (
 )
 from engine.replay import spoken_partials
 from evaluators import PolicyPlan, compile_policy
-from policies import Speaker, parse_policy
+from policies import Severity, Speaker, parse_policy
 
 
 class ListRecorder:
@@ -111,16 +111,21 @@ def test_rule_actions_coach_and_escalate_and_notify(pharma_plan: PolicyPlan) -> 
 
 
 def test_count_escalation_ends_session_with_score(pharma_plan: PolicyPlan) -> None:
+    """The pack ends a session at the fifth finding of violation severity or above."""
     s = session(pharma_plan)
-    s.ingest(FinalUtterance(utterance_id="u1", text="It is a miracle."))
-    s.ingest(FinalUtterance(utterance_id="u2", text="It cures hypertension."))
-    s.ingest(FinalUtterance(utterance_id="u3", text="Best on the market."))
-    events = s.ingest(FinalUtterance(utterance_id="u4", text="It works for everyone."))
+    lines = ["A miracle.", "It is 100% effective.", "Best on the market.", "Works for everyone."]
+    events: list[object] = []
+    for number, text in enumerate(lines, start=1):
+        events = s.ingest(FinalUtterance(utterance_id=f"u{number}", text=text))
+        if s.state is not SessionState.active:
+            break
+    serious = [f for f in s.findings if f.severity.rank >= Severity.violation.rank]
+    assert len(serious) == 5
     assert isinstance(events[-2], ScoreComputed)
     assert isinstance(events[-1], SessionEnded) and events[-1].reason == "ended_by_policy"
     assert s.state is SessionState.ended
     with pytest.raises(SessionNotActiveError):
-        s.ingest(FinalUtterance(utterance_id="u5", text="hello"))
+        s.ingest(FinalUtterance(utterance_id="u9", text="hello"))
 
 
 def test_redaction_applies_to_the_recorded_final(pharma_plan: PolicyPlan) -> None:
@@ -165,7 +170,7 @@ def test_end_reports_missing_disclosures_and_scores(pharma_plan: PolicyPlan) -> 
     s.ingest(FinalUtterance(utterance_id="u1", text="Velmora lowers blood pressure."))
     events = s.end()
     flagged = [e.finding.rule_id for e in events if isinstance(e, FlagRaised)]
-    assert flagged == ["fair-balance-disclosure"]
+    assert flagged == ["fair-balance-disclosure", "fair-balance"]
     assert s.scorecard is not None and s.scorecard.learner_turns == 1
     assert isinstance(events[-1], SessionEnded) and events[-1].reason == "completed"
 

@@ -159,3 +159,20 @@ def test_supported_use_is_not_flagged_and_unmatched_lines_skip_the_search(minilm
     assert evaluator.final("u1", text, passages=search).new_findings == []
     assert evaluator.final("u2", "Good morning, doctor.", passages=search).new_findings == []
     assert len(searches) <= 1
+
+
+def test_passage_that_denies_the_use_does_not_ground_it(minilm) -> None:  # type: ignore[no-untyped-def]
+    plan = compile_policy(parse_policy(OFF_LABEL_POLICY), embedder=minilm)
+    denial = LabelPassage(
+        "label.md#2",
+        "label.md",
+        "Indications and usage",
+        "Safety and effectiveness in migraine prophylaxis have not been established.",
+        0.7,
+    )
+    outcome = SessionEvaluator(plan).final(
+        "u1", "It works well in migraine prophylaxis.", passages=[denial]
+    )
+    (finding,) = outcome.new_findings
+    assert "says the opposite" in finding.detail
+    assert finding.passage is not None and "not been established" in finding.passage.quote

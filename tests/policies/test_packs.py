@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 
 from engine import Session
+from engine.planning import plan_policy
 from engine.replay import replay_inputs
 from engine.transcripts import load_transcript
-from evaluators import compile_policy
 from policies import load_policy, pack_path
 
 
 def evaluate(pack: str, transcript: str) -> Session:
     folder = pack_path(pack)
-    session = Session(compile_policy(load_policy(folder / "policy.yaml")), learner="t")
+    session = Session(plan_policy(load_policy(folder / "policy.yaml")), learner="t")
     session.start()
     for _, utterance in replay_inputs(load_transcript(folder / "transcripts" / transcript)):
         if session.state.value == "active":
@@ -34,6 +34,7 @@ def evaluate(pack: str, transcript: str) -> Session:
                 "no-patient-data",
                 "no-off-label",
                 "fair-balance-disclosure",
+                "fair-balance",
             },
         ),
         (
