@@ -37,8 +37,10 @@ from engine.events import (
 from engine.inputs import FinalUtterance, PartialUtterance, UtteranceInput
 from evaluators.findings import Finding, Observation, Scorecard
 from evaluators.grounding import PassageLike
+from evaluators.judge import JudgedLine, LLMJudge
 from evaluators.objectives import ObjectiveStatus
 from evaluators.plan import PolicyPlan
+from evaluators.rubric import Abstention, Judgment
 from evaluators.session import (
     NO_KNOWLEDGE,
     FinalOutcome,
@@ -108,7 +110,10 @@ class Session:
         clock: Clock = system_clock,
         scenario: str | None = None,
         knowledge: Knowledge | None = None,
+        judge: LLMJudge | None = None,
     ) -> None:
+        """`judge` answers the rubric's `from_judge` criteria when the session ends (off the
+        real-time path); without one they are not evaluated."""
         self.plan = plan
         self.knowledge = knowledge
         self.learner = learner
@@ -126,6 +131,8 @@ class Session:
             else {}
         )
         self._evaluator = SessionEvaluator(plan, ungrounded)
+        self._judge = judge or LLMJudge(None)
+        self._transcript: list[JudgedLine] = []
         self._escalator = Escalator(plan.policy, self.session_id, clock)
         self.state = SessionState.created
         self.scorecard: Scorecard | None = None
@@ -234,6 +241,9 @@ class Session:
             utterance.utterance_id, utterance.text, utterance.speaker, passages
         )
         events: list[SessionEvent] = [self._final_event(utterance, outcome)]
+        self._transcript.append(
+            JudgedLine(outcome.turn, utterance.speaker.value, outcome.recordable_text)
+        )
         withdrawn = {finding.finding_id for finding in outcome.retracted}
         self._escalator.withdraw(withdrawn)
         confirmed_end = self._pending_end.pop(utterance.utterance_id, set()) - withdrawn
@@ -336,8 +346,17 @@ class Session:
             provisional=finding.revision is not None,
         )
 
+    def _judgments(self) -> dict[str, Judgment | Abstention]:
+        rubric = self.plan.policy.rubric
+        criteria = rubric.criteria if rubric is not None else []
+        return {
+            criterion.id: self._judge.judge(criterion.from_judge, self._transcript)
+            for criterion in criteria
+            if criterion.from_judge is not None
+        }
+
     def _closing_events(self, reason: EndReason) -> list[SessionEvent]:
-        self.scorecard = self._evaluator.scorecard()
+        self.scorecard = self._evaluator.scorecard(self._judgments())
         return [
             ScoreComputed(session_id=self.session_id, at=self._clock(), scorecard=self.scorecard),
             SessionEnded(

@@ -29,6 +29,13 @@ class Judgment:
     quotes: tuple[tuple[int, str], ...]
 
 
+@dataclass(frozen=True)
+class Abstention:
+    """Why the judge gave no judgment; the criterion is then not evaluated."""
+
+    reason: str
+
+
 def effective_rubric(policy: Policy) -> Rubric:
     """The policy's rubric, or one that passes only a session with no breach at all."""
     if policy.rubric is not None:
@@ -132,7 +139,7 @@ def score_session(
     learner_turns: int,
     not_evaluated: Mapping[str, str] | frozenset[str] = frozenset(),
     objectives: Mapping[str, ObjectiveStatus] | None = None,
-    judgments: Mapping[str, Judgment] | None = None,
+    judgments: Mapping[str, Judgment | Abstention] | None = None,
 ) -> Scorecard:
     """Rules in `not_evaluated` (e.g. grounding without a knowledge base) are shown as such
     and left out of their criterion's share; a criterion with no evaluated rule (or no
@@ -172,10 +179,9 @@ def score_session(
                 share = status.score
                 evidence += _objective_evidence(status)
         else:
-            judgment = judgments.get(criterion.id)
-            if judgment is None:
-                reason = "no LLM judge answered (none configured, or its answer was void)"
-                evidence.append(_unevaluated_evidence(criterion.id, reason))
+            judgment = judgments.get(criterion.id, Abstention("no LLM judge is configured"))
+            if isinstance(judgment, Abstention):
+                evidence.append(_unevaluated_evidence(criterion.id, judgment.reason))
             else:
                 share = judgment.score
                 evidence += _judged_evidence(criterion.id, judgment)

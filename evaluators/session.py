@@ -37,7 +37,7 @@ from evaluators.matching import (
 from evaluators.objectives import ObjectiveStatus, ObjectiveTracker
 from evaluators.pii import find_pii, mask
 from evaluators.plan import PolicyPlan
-from evaluators.rubric import score_session
+from evaluators.rubric import Abstention, Judgment, score_session
 from policies.models import (
     BehaviourRule,
     GroundingRule,
@@ -211,7 +211,7 @@ class SessionEvaluator:
         self.objectives.end(turn)
         return missing + breaches
 
-    def scorecard(self) -> Scorecard:
+    def scorecard(self, judgments: Mapping[str, Judgment | Abstention] | None = None) -> Scorecard:
         """Rules that failed closed were judged (as breached); the rest that could not run
         are shown as not evaluated."""
         not_evaluated = {
@@ -226,6 +226,7 @@ class SessionEvaluator:
             self.learner_turns,
             not_evaluated,
             objectives=self.objectives.statuses,
+            judgments=judgments,
         )
 
     def _unavailable_and_blocked(self, utterance_id: str, speaker: Speaker) -> list[CheckFailure]:
