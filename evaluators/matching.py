@@ -54,13 +54,15 @@ def lexical_matches(
 
 def semantic_matches(plan: PolicyPlan, text: str, speaker: Speaker) -> Matches:
     """Asserted clauses close in meaning to a matcher's examples. Embedding errors propagate:
-    the caller decides, per rule, whether to fail closed."""
+    the caller decides, per rule, whether to fail closed. When the speaker's rules may search
+    the knowledge base, the whole text is embedded in the same batch (see ExemplarIndex)."""
     if plan.semantic is None or not any(
         plan.matcher(key).speaker is speaker for key in plan.semantic.keys
     ):
         return {}
     found: Matches = {}
-    for key, hits in plan.semantic.match(text).items():
+    also = (text,) if plan.needs_passages(speaker) else ()
+    for key, hits in plan.semantic.match(text, also).items():
         matcher = plan.matcher(key)
         if matcher.speaker is not speaker:
             continue

@@ -34,6 +34,7 @@ class SentenceEmbedder(Protocol):
 MatcherKey = tuple[str, str]
 """(owner id, field): the rule or objective a `Match` belongs to and which of its fields."""
 
+_SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)")
 _CLAUSE_BOUNDARY = re.compile(
     r"[.!?;\u2026]+(?=\s|$)|\n|,?\s+(?:but|however|although|whereas)\b|\s+-{1,2}\s+",
     re.IGNORECASE,
@@ -53,11 +54,15 @@ class Clause:
 
 def clauses(text: str) -> list[Clause]:
     """Sentences, further cut at contrastive conjunctions; fragments of fewer than three
-    words are left out (they carry too little meaning to compare)."""
+    words are left out (they carry too little meaning to compare). A sentence keeps its end
+    mark, so a one-sentence utterance is its own single clause, word for word: embedded once,
+    it is already cached when the knowledge base is searched for the same text."""
     found: list[Clause] = []
     start = 0
     for boundary in [*_CLAUSE_BOUNDARY.finditer(text), None]:
         end = boundary.start() if boundary else len(text)
+        if boundary and _SENTENCE_END.fullmatch(boundary.group()):
+            end = boundary.end()
         piece = text[start:end]
         stripped = piece.strip()
         if len(_WORD.findall(stripped)) >= _MIN_CLAUSE_WORDS:
@@ -122,12 +127,19 @@ class ExemplarIndex:
     def __len__(self) -> int:
         return len(self._matchers)
 
-    def embed_clauses(self, text: str) -> tuple[list[Clause], NDArray[np.float32]]:
-        """The utterance's clauses and their unit embeddings (one batch)."""
+    def embed_clauses(
+        self, text: str, also: Sequence[str] = ()
+    ) -> tuple[list[Clause], NDArray[np.float32]]:
+        """The utterance's clauses and their unit embeddings. Texts in `also` (e.g. the
+        whole utterance, about to be searched in the knowledge base) join the same batch so
+        that the embedder's cache holds them: one model call instead of two."""
         found = clauses(text)
         if not found:
             return [], np.zeros((0, self._matrix.shape[1]), dtype=np.float32)
-        return found, _unit_rows(self._embedder.embed([clause.text for clause in found]))
+        pieces = [clause.text for clause in found]
+        extra = [item for item in also if item not in pieces]
+        vectors = self._embedder.embed(pieces + extra)[: len(pieces)]
+        return found, _unit_rows(vectors)
 
     def search(
         self, found: Sequence[Clause], vectors: NDArray[np.float32]
@@ -156,8 +168,20 @@ class ExemplarIndex:
                     )
         return hits
 
-    def match(self, text: str) -> dict[MatcherKey, list[SemanticHit]]:
+    def nearest(self, text: str) -> dict[MatcherKey, float]:
+        """Each matcher's best example similarity over the text's clauses, whatever its
+        threshold: for calibrating thresholds, not for deciding."""
         found, vectors = self.embed_clauses(text)
+        if not found:
+            return {matcher.key: 0.0 for matcher in self._matchers}
+        similarities = vectors @ self._matrix.T
+        return {
+            matcher.key: round(float(similarities[:, matcher.examples].max()), 4)
+            for matcher in self._matchers
+        }
+
+    def match(self, text: str, also: Sequence[str] = ()) -> dict[MatcherKey, list[SemanticHit]]:
+        found, vectors = self.embed_clauses(text, also)
         return self.search(found, vectors)
 
 

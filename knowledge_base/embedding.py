@@ -64,6 +64,11 @@ class MiniLMEmbedder:
         return rows
 
 
+def forget_cached_embeddings() -> None:
+    """Empty the process-wide memory cache, so a benchmark measures first hearings."""
+    _MEMORY.clear()
+
+
 def default_embedder(cache_dir: Path | None = None) -> Embedder:
     """MiniLM, offline; with `cache_dir`, embeddings also persist in a SQLite file there."""
     return MiniLMEmbedder(cache_dir)

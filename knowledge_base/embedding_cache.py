@@ -50,6 +50,10 @@ class MemoryCache:
             while len(self._rows) > self._capacity:
                 self._rows.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
     def __len__(self) -> int:
         return len(self._rows)
 

@@ -73,7 +73,15 @@ def _load() -> Any:
     finally:
         if bars:
             transformers_logging.enable_progress_bar()
+    _warm_up(model)
     dimension = model.get_embedding_dimension()
     if dimension != MINILM_DIMENSION:
         raise KnowledgeBaseError(f"unexpected MiniLM dimension {dimension} in {path}")
     return model
+
+
+def _warm_up(model: Any) -> None:
+    """The first encodes after loading can take hundreds of milliseconds (lazy allocations,
+    kernels chosen per input shape): pay that at load time, not on a learner's first words."""
+    for words in (2, 6, 12, 24, 48):
+        model.encode([" ".join(["word"] * words)], show_progress_bar=False)

@@ -42,8 +42,13 @@ def test_clauses_split_at_sentences_and_contrast() -> None:
     text = "Some reps say it's risk-free, but it isn't. Returns can go down as well as up!"
     assert [c.text for c in clauses(text)] == [
         "Some reps say it's risk-free",
-        "Returns can go down as well as up",
+        "Returns can go down as well as up!",
     ]
+
+
+def test_a_one_sentence_utterance_is_one_clause_word_for_word() -> None:
+    text = "It lowered systolic pressure by 11 mmHg."
+    assert [c.text for c in clauses(text)] == [text]
 
 
 @pytest.fixture(scope="module")
