@@ -83,7 +83,7 @@ class Contradiction:
         where = f"{self.passage.document}" + (
             f" \u00a7 {self.passage.section}" if self.passage.section else ""
         )
-        return f'states "{self.claim.text}"; {where} says {said}'
+        return f'unsubstantiated: states "{self.claim.text}"; {where} says {said}'
 
 
 def quantities(text: str) -> list[Quantity]:

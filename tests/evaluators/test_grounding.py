@@ -43,6 +43,7 @@ def test_a_different_figure_in_the_same_unit_contradicts() -> None:
     assert found.claim.text == "20 mmHg"
     assert [q.text for q in found.stated] == ["11 mmHg"]
     assert "label.md \u00a7 Clinical studies says 11 mmHg" in found.describe()
+    assert found.describe().startswith("unsubstantiated: ")
 
 
 def test_matching_figures_units_not_stated_and_distant_passages_are_not_judged() -> None:
