@@ -28,7 +28,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.audit_throughput
-	$(BIN)/python -m bench.accuracy_pii
+	$(BIN)/python -m bench.accuracy
+	$(BIN)/python -m bench.semantic_accuracy
 	$(BIN)/python -m bench.kb_bench
 	$(BIN)/python -m bench.persona_latency
 
