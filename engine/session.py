@@ -241,6 +241,7 @@ class Session:
             utterance.utterance_id, utterance.text, utterance.speaker, passages
         )
         events: list[SessionEvent] = [self._final_event(utterance, outcome)]
+        events += [self._flag(finding) for finding in outcome.confirmed]
         self._transcript.append(
             JudgedLine(outcome.turn, utterance.speaker.value, outcome.recordable_text)
         )

@@ -98,6 +98,9 @@ class FinalOutcome:
     redacted_spans: list[Span]
     objectives: list[ObjectiveStatus] = field(default_factory=list)
     check_failures: list[CheckFailure] = field(default_factory=list)
+    confirmed: list[Finding] = field(default_factory=list)
+    """Flags raised on a partial that the final upholds with more evidence (the knowledge-base
+    passage it was judged against): the same finding id, already escalated."""
 
 
 class SessionEvaluator:
@@ -181,6 +184,7 @@ class SessionEvaluator:
         if source.error is not None:
             failures += self._knowledge_failures(speaker, utterance_id, source.error)
         occurrences.update(self._validator_occurrences(utterance_id, speaker, text, failures))
+        confirmed = self._with_evidence(state, utterance_id, occurrences, turn)
         new = self._raise(state, utterance_id, occurrences, None, turn)
         current = {key for rule_id, found in occurrences.items() for key in _keys(rule_id, found)}
         retracted = [finding for key, finding in state.raised.items() if key not in current]
@@ -199,7 +203,7 @@ class SessionEvaluator:
         del self._utterances[utterance_id]
         self._closed.add(utterance_id)
         return FinalOutcome(
-            turn, new, retracted, observations, recordable, redacted, advanced, failures
+            turn, new, retracted, observations, recordable, redacted, advanced, failures, confirmed
         )
 
     def end(self) -> list[Finding]:
@@ -388,6 +392,28 @@ class SessionEvaluator:
                 self._active[finding.finding_id] = finding
                 new.append(finding)
         return new
+
+    def _with_evidence(
+        self,
+        state: _UtteranceState,
+        utterance_id: str,
+        occurrences: dict[str, list[_Occurrence]],
+        turn: int,
+    ) -> list[Finding]:
+        """Provisional findings the final keeps and can now back with a passage."""
+        confirmed = []
+        for rule_id, items in occurrences.items():
+            for ordinal, occurrence in enumerate(items):
+                earlier = state.raised.get((rule_id, ordinal))
+                if earlier is None or occurrence.passage is None or earlier.passage is not None:
+                    continue
+                finding = self._finding(
+                    occurrence, state.scanner.text, utterance_id, ordinal, None, turn
+                )
+                state.raised[(rule_id, ordinal)] = finding
+                self._active[finding.finding_id] = finding
+                confirmed.append(finding)
+        return confirmed
 
     def _finding(
         self,
