@@ -7,10 +7,12 @@ from typing import TextIO
 
 from cli.render import coaching_line, escalation_line, flag_line, retraction_line
 from engine import (
+    CheckFailed,
     CoachingHint,
     EscalationTriggered,
     FlagRaised,
     FlagRetracted,
+    ObjectiveProgress,
     PersonaDelta,
     PersonaFinal,
     SessionEvent,
@@ -22,6 +24,7 @@ class ConversationView:
         self._persona_name = persona_name
         self._out = out
         self._streaming: str | None = None
+        self._flagged: set[str] = set()
 
     def show(self, event: SessionEvent) -> None:
         if isinstance(event, PersonaDelta):
@@ -43,9 +46,12 @@ class ConversationView:
 
     def _line(self, event: SessionEvent) -> str | None:
         if isinstance(event, FlagRaised):
-            if event.finding.utterance_id and event.finding.utterance_id.startswith("persona"):
-                return "  OUTPUT RAIL " + flag_line(event).strip()
-            return flag_line(event)
+            return self._flag(event)
+        if isinstance(event, ObjectiveProgress) and event.required is not None:
+            return _objective_line(event)
+        if isinstance(event, CheckFailed):
+            outcome = "failing closed" if event.blocked else "rule not evaluated"
+            return f"  CHECK FAILED {event.rule_id}: {event.reason} ({outcome})"
         if isinstance(event, FlagRetracted):
             return retraction_line(event)
         if isinstance(event, CoachingHint):
@@ -54,7 +60,29 @@ class ConversationView:
             return escalation_line(event)
         return None
 
+    def _flag(self, event: FlagRaised) -> str:
+        finding = event.finding
+        if finding.finding_id in self._flagged:
+            source = (
+                f' — {finding.passage.document}: "{finding.passage.quote}"'
+                if finding.passage
+                else ""
+            )
+            return f"  FLAG CONFIRMED {finding.rule_id}: {finding.detail}{source}"
+        self._flagged.add(finding.finding_id)
+        if finding.utterance_id and finding.utterance_id.startswith("persona"):
+            return "  OUTPUT RAIL " + flag_line(event).strip()
+        return flag_line(event)
+
     def _write(self, text: str) -> None:
         out = self._out or sys.stdout
         out.write(text)
         out.flush()
+
+
+def _objective_line(event: ObjectiveProgress) -> str:
+    progress = f"{event.count}/{event.required}"
+    if event.missed:
+        return f"  OBJECTIVE {event.objective_id} missed ({progress}): {event.missed}"
+    state = "met" if event.satisfied else "progress"
+    return f"  OBJECTIVE {event.objective_id} {state} ({progress})"

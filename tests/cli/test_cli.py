@@ -27,7 +27,7 @@ def test_lint_accepts_the_sample_packs(capsys: pytest.CaptureFixture[str]) -> No
     files = [str(pack_path(p) / "policy.yaml") for p in ("pharma", "investment")]
     code, out, err = run(["policy", "lint", *files], capsys)
     assert code == 0, err
-    assert "pharma-detailing-us v1" in out and "digest " in out
+    assert "pharma-detailing-us v2" in out and "digest " in out
 
 
 def test_lint_reports_every_error_with_location_and_exit_2(
