@@ -79,9 +79,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pattern_issue(document: YamlDocument, policy: Policy, error: PatternError) -> DocumentIssue:
-    index = next(i for i, rule in enumerate(policy.guardrails) if rule.id == error.pattern.rule_id)
-    path = ("guardrails", index, "match", error.pattern.source, error.pattern.index)
-    return located_issue(document, path, f"cannot compile: {error.reason}")
+    """The pattern's own line: rules and objectives alike, in whichever of their fields
+    (`match`, `trigger`, `require`, `first`, `then`, `before`) it was written."""
+    pattern = error.pattern
+    owners = [("guardrails", [rule.id for rule in policy.guardrails])]
+    owners.append(("objectives", [objective.id for objective in policy.objectives]))
+    for section, ids in owners:
+        if pattern.rule_id in ids:
+            index = ids.index(pattern.rule_id)
+            path = (section, index, pattern.field, pattern.source, pattern.index)
+            return located_issue(document, path, f"cannot compile: {error.reason}")
+    return located_issue(document, (), f"{pattern.describe()}: cannot compile: {error.reason}")
 
 
 def checked_policy(path: Path) -> tuple[YamlDocument, Policy]:

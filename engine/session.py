@@ -48,7 +48,7 @@ from evaluators.session import (
     SessionEvaluator,
     UtteranceClosedError,
 )
-from policies.models import Speaker
+from policies.models import LexicalRule, Speaker
 
 GROUNDING_PASSAGES = 3
 
@@ -206,6 +206,7 @@ class Session:
         missing = self._evaluator.end()
         events: list[SessionEvent] = [self._flag(finding) for finding in missing]
         events += self._escalator.react(missing).events
+        events += [self._objective_progress(status) for status in self._evaluator.closed_at_end]
         return events + self._closing_events(reason)
 
     def _partial(self, utterance: PartialUtterance) -> tuple[list[SessionEvent], bool]:
@@ -254,7 +255,7 @@ class Session:
                 at=self._clock(),
                 finding_id=finding.finding_id,
                 rule_id=finding.rule_id,
-                reason="not present in the final transcript",
+                reason=self._retraction_reason(finding.rule_id),
             )
             for finding in outcome.retracted
         ]
@@ -282,6 +283,12 @@ class Session:
         ]
         events, ending = self._with_reactions(events, outcome.new_findings)
         return events, bool(ending or confirmed_end)
+
+    def _retraction_reason(self, rule_id: str) -> str:
+        rule = self.plan.rules.get(rule_id)
+        if isinstance(rule, LexicalRule) and rule.unless is not None:
+            return "not upheld by the final transcript: absent, or supported by the knowledge base"
+        return "not present in the final transcript"
 
     def _objective_progress(self, status: ObjectiveStatus) -> ObjectiveProgress:
         latest = status.evidence[-1] if status.evidence else None

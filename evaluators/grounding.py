@@ -167,11 +167,13 @@ class Support:
     sentence: str
     coverage: float
     same_polarity: bool
+    close_enough: bool = True
 
     @property
     def grounded(self) -> bool:
         return (
             self.passage is not None
+            and self.close_enough
             and self.coverage >= SUPPORT_MIN_COVERAGE
             and self.same_polarity
         )
@@ -183,6 +185,8 @@ class Support:
             f" \u00a7 {self.passage.section}" if self.passage.section else ""
         )
         denied = "" if self.same_polarity else ", which says the opposite"
+        if not self.close_enough:
+            denied += ", too far from the statement to support it"
         return (
             f"not supported by the knowledge base (closest: {where}, similarity "
             f"{self.passage.score:.2f}, {self.coverage:.0%} of its terms found{denied})"
@@ -211,8 +215,14 @@ def support_for(statement: str, passages: Sequence[PassageLike], min_similarity:
     best = Support(None, "", 0.0, True)
     for passage in sorted(passages, key=lambda item: item.score, reverse=True):
         sentence, coverage = _best_sentence(stems, passage)
-        candidate = Support(passage, sentence, coverage, not negation_differs(statement, sentence))
-        if passage.score >= min_similarity and candidate.grounded:
+        candidate = Support(
+            passage,
+            sentence,
+            coverage,
+            not negation_differs(statement, sentence),
+            passage.score >= min_similarity,
+        )
+        if candidate.grounded:
             return candidate
         if best.passage is None or coverage > best.coverage:
             best = candidate

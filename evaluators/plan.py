@@ -111,8 +111,8 @@ def matchers_of(policy: Policy) -> Iterator[Matcher]:
         if isinstance(rule, LexicalRule | RequiredDisclosureRule | CountRule):
             yield Matcher((rule.id, "match"), rule.match, speaker, rule.negation, rule.quotation)
         elif isinstance(rule, PairedDisclosureRule):
-            yield Matcher((rule.id, "trigger"), rule.trigger, speaker, rule.negation)
-            yield Matcher((rule.id, "require"), rule.require, speaker, rule.negation)
+            for name, match in (("trigger", rule.trigger), ("require", rule.require)):
+                yield Matcher((rule.id, name), match, speaker, rule.negation, rule.quotation)
         elif isinstance(rule, SequenceRule):
             yield Matcher((rule.id, "first"), rule.first, speaker, rule.negation, rule.quotation)
             yield Matcher((rule.id, "then"), rule.then, speaker, rule.negation, rule.quotation)

@@ -197,10 +197,11 @@ def score_session(
         if share is not None:
             scored.append(result)
     total_weight = sum(result.weight for result in scored)
+    # Nothing could be scored: a score without evidence is not a score, so it cannot pass.
     score = (
         round(sum(result.weight * result.score for result in scored) / total_weight, 4)
         if total_weight
-        else 1.0
+        else 0.0
     )
     blockers = tuple(
         _breach_evidence(finding)
@@ -210,7 +211,7 @@ def score_session(
     return Scorecard(
         score=score,
         pass_mark=rubric.pass_mark,
-        passed=score >= rubric.pass_mark and not blockers,
+        passed=bool(scored) and score >= rubric.pass_mark and not blockers,
         blockers_breached=blockers,
         criteria=tuple(results),
         learner_turns=learner_turns,

@@ -123,6 +123,8 @@ class SessionEvaluator:
         self._missing_reported: set[str] = set()
         self._conversation = ConversationTracker(plan.conversation_rules)
         self.objectives = ObjectiveTracker(plan.objectives)
+        self.closed_at_end: list[ObjectiveStatus] = []
+        self._incomplete: dict[str, str] = {}
         self._last_said: dict[Speaker, str] = {}
         self._blocked_unavailable = {
             rule_id
@@ -212,17 +214,25 @@ class SessionEvaluator:
         turn = self.learner_turns
         missing = self._missing(self._plan.disclosure_rules, turn, "the end of the session")
         breaches = [self._breach_finding(breach) for breach in self._conversation.end(turn)]
-        self.objectives.end(turn)
+        self.closed_at_end = self.objectives.end(turn)
         return missing + breaches
 
     def scorecard(self, judgments: Mapping[str, Judgment | Abstention] | None = None) -> Scorecard:
         """Rules that failed closed were judged (as breached); the rest that could not run
-        are shown as not evaluated."""
+        are shown as not evaluated. A rule whose check failed now and then (`on_error: flag`)
+        keeps the breaches it found; without any, it cannot be called clean, so it is shown
+        as not evaluated."""
+        breached = {finding.rule_id for finding in self._active.values()}
         not_evaluated = {
             rule_id: reason
             for rule_id, reason in self._unavailable.items()
             if rule_id not in self._blocked_unavailable
         }
+        not_evaluated.update(
+            (rule_id, reason)
+            for rule_id, reason in self._incomplete.items()
+            if rule_id not in breached
+        )
         return score_session(
             self._plan.policy,
             self.findings,
@@ -347,7 +357,7 @@ class SessionEvaluator:
             blocked = rule is not None and rule.error_handling is OnError.block
             failures.append(CheckFailure(rule_id, utterance_id, reason, blocked))
             if not blocked:
-                self._unavailable.setdefault(rule_id, f"check failed: {reason}")
+                self._incomplete.setdefault(rule_id, f"check failed: {reason}")
         return failures
 
     def _failed_closed(self, failures: Sequence[CheckFailure], turn: int) -> list[Finding]:

@@ -184,7 +184,14 @@ class GroundedIn(StrictModel):
     """An exception: the statement is supported by a knowledge-base passage."""
 
     grounded_in: Literal["knowledge_base"]
-    min_similarity: float = Field(default=0.6, gt=0, le=1, strict=True)
+    min_similarity: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        strict=True,
+        description="How close (cosine) a whole passage must be to the statement to support "
+        "it; passages are long, so this is lower than a sentence-to-sentence similarity.",
+    )
 
 
 class LexicalRule(_RuleBase):

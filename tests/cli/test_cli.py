@@ -59,6 +59,31 @@ def test_lint_locates_a_regex_hyperscan_cannot_compile(
     assert f"{bad}:8:11: guardrails[0].match.regex[1]: cannot compile" in err
 
 
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            "  - id: a\n    kind: paired_disclosure\n    trigger: {phrases: [x]}\n"
+            "    require: {regex: ['(open']}\n",
+            "bad.yaml:7:23: guardrails[0].require.regex[0]: cannot compile",
+        ),
+        (
+            "  - id: a\n    match: {phrases: [x]}\nobjectives:\n  - id: o\n"
+            "    match: {regex: ['[bad']}\n",
+            "bad.yaml:8:21: objectives[0].match.regex[0]: cannot compile",
+        ),
+    ],
+)
+def test_lint_locates_bad_patterns_in_every_kind_of_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], section: str, expected: str
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("policy: demo\nversion: 1\nguardrails:\n" + section)
+    code, _, err = run(["policy", "lint", str(bad)], capsys)
+    assert code == 2
+    assert expected in err and "Traceback" not in err
+
+
 def test_lint_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["policy", "lint", str(tmp_path / "nope.yaml")], capsys)
     assert code == 2 and "file not found" in err

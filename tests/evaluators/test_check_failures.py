@@ -146,3 +146,26 @@ def test_guardrails_validators_run_as_session_rules_with_their_failures_explicit
     assert [(f.rule_id, f.blocked) for f in outcome.check_failures] == [("crashing", True)]
     card = evaluator.scorecard()
     assert card.not_evaluated == ("missing",)
+
+
+def test_breaches_found_before_a_flagged_failure_still_count() -> None:
+    plan = compile_policy(parse_policy(_semantic_policy("flag")), FailingEmbedder())
+    evaluator = SessionEvaluator(plan)
+    outcome = evaluator.final("u1", "I guarantee it.")
+    assert [f.rule_id for f in outcome.new_findings] == ["no-guarantee"]
+    assert [f.blocked for f in outcome.check_failures] == [False]
+    card = evaluator.scorecard()
+    assert card.not_evaluated == ()
+    assert card.criteria[0].evidence[0].outcome == "breached"
+
+
+def test_a_session_with_nothing_evaluable_does_not_pass() -> None:
+    policy = parse_policy(
+        "policy: only-judge\nversion: 1\nguardrails:\n  - id: a\n    match: {phrases: [x]}\n"
+        "rubric:\n  pass_mark: 0.5\n  criteria:\n    - id: j\n      weight: 1\n"
+        "      from_judge: {question: Was the learner polite?}\n"
+    )
+    evaluator = SessionEvaluator(compile_policy(policy))
+    evaluator.final("u1", "Hello.")
+    card = evaluator.scorecard()
+    assert not card.passed and card.score == 0.0

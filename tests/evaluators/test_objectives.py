@@ -95,3 +95,17 @@ def test_missed_objective_lowers_the_score_with_the_reason_as_evidence() -> None
     assert "0 of 2" in discovery.evidence[-1].note
     assert card.score == round((0 * 1 + 0 * 1 + 1 * 2) / 4, 4)
     assert not card.passed
+
+
+def test_objectives_still_open_at_the_end_are_reported_missed_as_events() -> None:
+    from engine import ObjectiveProgress, Session
+    from engine.inputs import FinalUtterance
+
+    session = Session(compile_policy(parse_policy(POLICY)), learner="t")
+    session.start()
+    session.ingest(FinalUtterance(utterance_id="u1", text="Good morning."))
+    events = session.end()
+    missed = {e.objective_id: e for e in events if isinstance(e, ObjectiveProgress)}
+    assert set(missed) == {"discovery-first", "next-steps"}
+    assert all(e.missed and not e.satisfied for e in missed.values())
+    assert missed["discovery-first"].count == 0 and missed["discovery-first"].required == 2
