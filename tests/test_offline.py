@@ -14,7 +14,7 @@ from engine.recording import AuditRecorder
 from engine.replay import replay_inputs
 from engine.transcripts import load_transcript
 from policies import load_policy, pack_path
-from tests.network import NetworkAttempted
+from tests.network import BLOCK_SOCKETS, NetworkAttempted
 
 
 def test_the_blocker_itself_catches_a_connection(no_network: list[str]) -> None:
@@ -44,18 +44,8 @@ def test_policy_session_audit_and_verify_stay_offline(
     assert no_network == []
 
 
-BLOCKED_DEMO = """
-import socket, sys
-attempts = []
-def refuse(name):
-    def blocked(*args, **kwargs):
-        attempts.append(name)
-        raise OSError(f"network blocked by test: {name}")
-    return blocked
-for name in ("connect", "connect_ex", "sendto"):
-    setattr(socket.socket, name, refuse(name))
-socket.getaddrinfo = refuse("getaddrinfo")
-socket.create_connection = refuse("create_connection")
+BLOCKED_DEMO = BLOCK_SOCKETS + """
+import sys
 from cli.main import main
 code = main(["demo", "--out", sys.argv[1]])
 print("ATTEMPTS", attempts)

@@ -17,7 +17,7 @@ from knowledge_base import KnowledgeBase
 from knowledge_base.chroma import client_settings
 from tests.knowledge_base.pdf_files import minimal_pdf
 from tests.knowledge_base.test_ingest import write_sources
-from tests.network import NetworkAttempted
+from tests.network import BLOCK_SOCKETS, NetworkAttempted
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,22 +40,9 @@ def test_ingest_and_search_stay_offline(
     assert no_network == []
 
 
-_FRESH_PROCESS = """
-import socket, sys
+_FRESH_PROCESS = BLOCK_SOCKETS + """
+import sys
 from pathlib import Path
-
-attempts = []
-
-def refuse(name):
-    def blocked(*args, **kwargs):
-        attempts.append(name)
-        raise OSError("network access attempted: " + name)
-    return blocked
-
-for name in ("connect", "connect_ex", "sendto"):
-    setattr(socket.socket, name, refuse(name))
-socket.getaddrinfo = refuse("getaddrinfo")
-socket.create_connection = refuse("create_connection")
 
 from knowledge_base import open_knowledge_base
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.network import BLOCK_SOCKETS
+
 pytest.importorskip("guardrails")
 
 from guardrails import Guard, settings
@@ -57,21 +59,8 @@ def test_guards_and_validators_stay_offline_even_when_metrics_are_asked_for(
     assert no_network == []
 
 
-_FRESH_PROCESS = """
-import atexit, socket, sys
-
-attempts = []
-
-def refuse(name):
-    def blocked(*args, **kwargs):
-        attempts.append(name)
-        raise OSError("network access attempted: " + name)
-    return blocked
-
-for name in ("connect", "connect_ex", "sendto"):
-    setattr(socket.socket, name, refuse(name))
-socket.getaddrinfo = refuse("getaddrinfo")
-socket.create_connection = refuse("create_connection")
+_FRESH_PROCESS = BLOCK_SOCKETS + """
+import atexit, sys
 # Registered first, so it runs last: after the exit hooks that flush span exporters.
 atexit.register(lambda: print("attempts:", attempts, flush=True))
 
@@ -137,21 +126,8 @@ def test_a_fresh_process_makes_no_connection_from_import_to_exit(tmp_path: Path)
     ], result.stderr[-3000:]
 
 
-_WITHOUT_THE_ADAPTER = """
-import os, socket
-
-attempts = []
-
-def refuse(name):
-    def blocked(*args, **kwargs):
-        attempts.append(name)
-        raise OSError("network access attempted: " + name)
-    return blocked
-
-for name in ("connect", "connect_ex", "sendto"):
-    setattr(socket.socket, name, refuse(name))
-socket.getaddrinfo = refuse("getaddrinfo")
-socket.create_connection = refuse("create_connection")
+_WITHOUT_THE_ADAPTER = BLOCK_SOCKETS + """
+import os
 
 from guardrails import Guard
 from guardrails.utils.hub_telemetry_utils import HubTelemetry
