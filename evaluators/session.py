@@ -41,6 +41,7 @@ from evaluators.rubric import Abstention, Judgment, score_session
 from policies.models import (
     BehaviourRule,
     GroundingRule,
+    Guardrail,
     LexicalRule,
     OnError,
     PiiRule,
@@ -366,17 +367,12 @@ class SessionEvaluator:
             if not failure.blocked:
                 continue
             rule = self._plan.rules[failure.rule_id]
-            finding = Finding(
-                finding_id=f"{rule.id}@{failure.utterance_id}#error",
-                rule_id=rule.id,
-                rule_kind=rule.kind,
-                severity=rule.severity,
-                turn=turn,
-                utterance_id=failure.utterance_id,
-                detail=f"check could not run, failing closed: {failure.reason}",
-                cite=rule.cite,
-                actions=tuple(rule.on_violation),
-                coach=rule.coach,
+            finding = rule_finding(
+                rule,
+                f"{rule.id}@{failure.utterance_id}#error",
+                turn,
+                failure.utterance_id,
+                f"check could not run, failing closed: {failure.reason}",
             )
             self._active[finding.finding_id] = finding
             findings.append(finding)
@@ -436,20 +432,15 @@ class SessionEvaluator:
     ) -> Finding:
         rule = self._plan.rules[occurrence.rule_id]
         quote = text[occurrence.start : occurrence.end]
-        return Finding(
-            finding_id=f"{rule.id}@{utterance_id}#{ordinal}",
-            rule_id=rule.id,
-            rule_kind=rule.kind,
-            severity=rule.severity,
-            turn=turn,
-            utterance_id=utterance_id,
+        return rule_finding(
+            rule,
+            f"{rule.id}@{utterance_id}#{ordinal}",
+            turn,
+            utterance_id,
+            occurrence.detail,
             revision=revision,
             span=Span(start=occurrence.start, end=occurrence.end),
             quote=mask(quote) if occurrence.is_personal_data else quote,
-            detail=occurrence.detail,
-            cite=rule.cite,
-            actions=tuple(rule.on_violation),
-            coach=rule.coach,
             passage=occurrence.passage,
         )
 
@@ -469,19 +460,14 @@ class SessionEvaluator:
     def _breach_finding(self, breach: RuleBreach) -> Finding:
         rule = self._plan.rules[breach.rule_id]
         where = breach.utterance_id or "session"
-        finding = Finding(
-            finding_id=f"{rule.id}@{where}#{breach.ordinal}",
-            rule_id=rule.id,
-            rule_kind=rule.kind,
-            severity=rule.severity,
-            turn=breach.turn,
-            utterance_id=breach.utterance_id,
+        finding = rule_finding(
+            rule,
+            f"{rule.id}@{where}#{breach.ordinal}",
+            breach.turn,
+            breach.utterance_id,
+            breach.detail,
             span=Span(start=breach.span.start, end=breach.span.end) if breach.span else None,
             quote=breach.quote,
-            detail=breach.detail,
-            cite=rule.cite,
-            actions=tuple(rule.on_violation),
-            coach=rule.coach,
         )
         self._active[finding.finding_id] = finding
         return finding
@@ -527,17 +513,12 @@ class SessionEvaluator:
             if not self._runs(rule.id):
                 continue
             self._missing_reported.add(rule.id)
-            finding = Finding(
-                finding_id=f"{rule.id}@session#0",
-                rule_id=rule.id,
-                rule_kind=rule.kind,
-                severity=rule.severity,
-                turn=turn,
-                utterance_id=None,
-                detail="required disclosure not made by " + deadline.format(by_turn=rule.by_turn),
-                cite=rule.cite,
-                actions=tuple(rule.on_violation),
-                coach=rule.coach,
+            finding = rule_finding(
+                rule,
+                f"{rule.id}@session#0",
+                turn,
+                None,
+                "required disclosure not made by " + deadline.format(by_turn=rule.by_turn),
             )
             self._active[finding.finding_id] = finding
             missing.append(finding)
@@ -608,6 +589,38 @@ def _ungrounded_occurrences(
         detail = f"{span.detail}; {support.describe()}"
         found.append(_Occurrence(rule.id, span.start, span.end, detail, passage=evidence))
     return found
+
+
+def rule_finding(
+    rule: Guardrail,
+    finding_id: str,
+    turn: int,
+    utterance_id: str | None,
+    detail: str,
+    *,
+    revision: int | None = None,
+    span: Span | None = None,
+    quote: str | None = None,
+    passage: PassageEvidence | None = None,
+) -> Finding:
+    """A finding of `rule`: what the rule says (severity, citation, actions, coaching) plus
+    where and why it was breached."""
+    return Finding(
+        finding_id=finding_id,
+        rule_id=rule.id,
+        rule_kind=rule.kind,
+        severity=rule.severity,
+        turn=turn,
+        utterance_id=utterance_id,
+        revision=revision,
+        span=span,
+        quote=quote,
+        detail=detail,
+        cite=rule.cite,
+        actions=tuple(rule.on_violation),
+        coach=rule.coach,
+        passage=passage,
+    )
 
 
 def _other(speaker: Speaker) -> Speaker:
