@@ -39,12 +39,12 @@ from evaluators.findings import Finding, Observation, Scorecard
 from evaluators.grounding import PassageLike
 from evaluators.judge import JudgedLine, LLMJudge
 from evaluators.objectives import ObjectiveStatus
+from evaluators.occurrences import PassageSearch
 from evaluators.plan import PolicyPlan
 from evaluators.rubric import Abstention, Judgment
 from evaluators.session import (
     NO_KNOWLEDGE,
     FinalOutcome,
-    PassageSearch,
     SessionEvaluator,
     UtteranceClosedError,
 )

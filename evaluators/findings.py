@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from policies.models import Action, Severity, StrictModel
+from policies.models import Action, Guardrail, Severity, StrictModel
 
 
 class Span(StrictModel):
@@ -96,4 +96,36 @@ class Scorecard(StrictModel):
     )
     not_evaluated_reasons: dict[str, str] = Field(
         default_factory=dict, description="Why each of those rules could not be checked."
+    )
+
+
+def rule_finding(
+    rule: Guardrail,
+    finding_id: str,
+    turn: int,
+    utterance_id: str | None,
+    detail: str,
+    *,
+    revision: int | None = None,
+    span: Span | None = None,
+    quote: str | None = None,
+    passage: PassageEvidence | None = None,
+) -> Finding:
+    """A finding of `rule`: what the rule says (severity, citation, actions, coaching) plus
+    where and why it was breached."""
+    return Finding(
+        finding_id=finding_id,
+        rule_id=rule.id,
+        rule_kind=rule.kind,
+        severity=rule.severity,
+        turn=turn,
+        utterance_id=utterance_id,
+        revision=revision,
+        span=span,
+        quote=quote,
+        detail=detail,
+        cite=rule.cite,
+        actions=tuple(rule.on_violation),
+        coach=rule.coach,
+        passage=passage,
     )

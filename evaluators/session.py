@@ -13,19 +13,12 @@ either fails closed, raising a breach (`on_error: block`), or leaves the rule no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from evaluators.behaviours import detect
 from evaluators.conversation import ConversationTracker, RuleBreach
-from evaluators.findings import Finding, Observation, PassageEvidence, Scorecard, Span
-from evaluators.grounding import (
-    PassageLike,
-    contradictions,
-    quantities,
-    sentence_around,
-    support_for,
-)
+from evaluators.findings import Finding, Observation, Scorecard, Span, rule_finding
+from evaluators.grounding import PassageLike
 from evaluators.lexical import UtteranceScanner
 from evaluators.matching import (
     Matches,
@@ -35,13 +28,21 @@ from evaluators.matching import (
     semantic_matches,
 )
 from evaluators.objectives import ObjectiveStatus, ObjectiveTracker
-from evaluators.pii import find_pii, mask
+from evaluators.occurrences import (
+    Occurrence,
+    PassageSearch,
+    PassageSource,
+    behaviour_occurrences,
+    contradiction_occurrences,
+    pii_occurrences,
+    ungrounded_occurrences,
+)
+from evaluators.pii import mask
 from evaluators.plan import PolicyPlan
 from evaluators.rubric import Abstention, Judgment, score_session
 from policies.models import (
     BehaviourRule,
     GroundingRule,
-    Guardrail,
     LexicalRule,
     OnError,
     PiiRule,
@@ -55,16 +56,6 @@ NO_KNOWLEDGE = "the session had no knowledge base to check against"
 
 class UtteranceClosedError(ValueError):
     """A partial or final arrived for an utterance that is already final."""
-
-
-@dataclass(frozen=True)
-class _Occurrence:
-    rule_id: str
-    start: int
-    end: int
-    detail: str
-    is_personal_data: bool = False
-    passage: PassageEvidence | None = None
 
 
 @dataclass
@@ -182,7 +173,7 @@ class SessionEvaluator:
             self._semantic(utterance_id, text, speaker, failures),
         )
         occurrences = self._spoken_occurrences(state, text, matches, final=True)
-        source = _PassageSource(passages)
+        source = PassageSource(passages)
         occurrences.update(self._knowledge_occurrences(speaker, text, matches, source))
         if source.error is not None:
             failures += self._knowledge_failures(speaker, utterance_id, source.error)
@@ -286,38 +277,38 @@ class SessionEvaluator:
         text: str,
         matches: Matches,
         final: bool,
-    ) -> dict[str, list[_Occurrence]]:
+    ) -> dict[str, list[Occurrence]]:
         """Occurrences of the rules judged on the words alone: lexical, personal data,
         behaviours. A lexical rule with an `unless` exception flags on partials provisionally;
         the final checks the knowledge base and retracts what it supports."""
-        found: dict[str, list[_Occurrence]] = {}
+        found: dict[str, list[Occurrence]] = {}
         for rule in self._plan.rules.values():
             if rule.applies_to is not state.speaker or not self._runs(rule.id):
                 continue
             if isinstance(rule, LexicalRule) and (rule.unless is None or not final):
                 spans = merge_overlaps(matches.get((rule.id, "match"), []))
                 found[rule.id] = [
-                    _Occurrence(rule.id, span.start, span.end, span.detail) for span in spans
+                    Occurrence(rule.id, span.start, span.end, span.detail) for span in spans
                 ]
             elif isinstance(rule, PiiRule):
-                found[rule.id] = _pii_occurrences(rule, text, final)
+                found[rule.id] = pii_occurrences(rule, text, final)
             elif isinstance(rule, BehaviourRule):
                 previous = self._last_said.get(_other(state.speaker))
-                found[rule.id] = _behaviour_occurrences(rule, text, previous, final)
+                found[rule.id] = behaviour_occurrences(rule, text, previous, final)
         return {rule_id: items for rule_id, items in found.items() if items}
 
     def _knowledge_occurrences(
-        self, speaker: Speaker, text: str, matches: Matches, source: _PassageSource
-    ) -> dict[str, list[_Occurrence]]:
+        self, speaker: Speaker, text: str, matches: Matches, source: PassageSource
+    ) -> dict[str, list[Occurrence]]:
         """Rules judged against the knowledge base; none runs on a failed search."""
-        found: dict[str, list[_Occurrence]] = {}
+        found: dict[str, list[Occurrence]] = {}
         for rule in self._plan.knowledge_rules():
             if rule.applies_to is not speaker or not self._runs(rule.id):
                 continue
             if isinstance(rule, GroundingRule):
-                occurrences = _contradiction_occurrences(rule, text, source)
+                occurrences = contradiction_occurrences(rule, text, source)
             else:
-                occurrences = _ungrounded_occurrences(rule, text, matches, source)
+                occurrences = ungrounded_occurrences(rule, text, matches, source)
             if source.error is not None:
                 return {}
             found[rule.id] = occurrences
@@ -335,8 +326,8 @@ class SessionEvaluator:
 
     def _validator_occurrences(
         self, utterance_id: str, speaker: Speaker, text: str, failures: list[CheckFailure]
-    ) -> dict[str, list[_Occurrence]]:
-        found: dict[str, list[_Occurrence]] = {}
+    ) -> dict[str, list[Occurrence]]:
+        found: dict[str, list[Occurrence]] = {}
         for rule_id, validator in self._plan.validators.items():
             rule = self._plan.rules[rule_id]
             if rule.applies_to is not speaker or not self._runs(rule_id):
@@ -347,7 +338,7 @@ class SessionEvaluator:
                 failures += self._failures({rule_id}, utterance_id, str(error))
                 continue
             found[rule_id] = [
-                _Occurrence(rule_id, breach.start, breach.end, breach.detail) for breach in breaches
+                Occurrence(rule_id, breach.start, breach.end, breach.detail) for breach in breaches
             ]
         return found
 
@@ -382,7 +373,7 @@ class SessionEvaluator:
         self,
         state: _UtteranceState,
         utterance_id: str,
-        occurrences: dict[str, list[_Occurrence]],
+        occurrences: dict[str, list[Occurrence]],
         revision: int | None,
         turn: int,
     ) -> list[Finding]:
@@ -403,7 +394,7 @@ class SessionEvaluator:
         self,
         state: _UtteranceState,
         utterance_id: str,
-        occurrences: dict[str, list[_Occurrence]],
+        occurrences: dict[str, list[Occurrence]],
         turn: int,
     ) -> list[Finding]:
         """Provisional findings the final keeps and can now back with a passage."""
@@ -423,7 +414,7 @@ class SessionEvaluator:
 
     def _finding(
         self,
-        occurrence: _Occurrence,
+        occurrence: Occurrence,
         text: str,
         utterance_id: str,
         ordinal: int,
@@ -525,7 +516,7 @@ class SessionEvaluator:
         return missing
 
     def _redact(
-        self, text: str, occurrences: dict[str, list[_Occurrence]]
+        self, text: str, occurrences: dict[str, list[Occurrence]]
     ) -> tuple[str, list[Span]]:
         spans = [
             Span(start=item.start, end=item.end)
@@ -541,138 +532,9 @@ class SessionEvaluator:
         return recordable, spans
 
 
-PassageSearch = Callable[[], Sequence[PassageLike]]
-
-
-class _PassageSource:
-    """Passages fetched at most once, and only if a rule asks; a failed search is kept as
-    `error` for the rules' on_error to decide."""
-
-    def __init__(self, passages: Sequence[PassageLike] | PassageSearch) -> None:
-        self._search = passages if callable(passages) else None
-        self._passages: Sequence[PassageLike] | None = None if callable(passages) else passages
-        self.error: str | None = None
-
-    def get(self) -> Sequence[PassageLike]:
-        if self._passages is None:
-            assert self._search is not None
-            try:
-                self._passages = self._search()
-            except Exception as error:  # the search's transport may raise anything
-                self.error = str(error) or type(error).__name__
-                self._passages = ()
-        return self._passages
-
-
-def _ungrounded_occurrences(
-    rule: LexicalRule, text: str, matches: Matches, source: _PassageSource
-) -> list[_Occurrence]:
-    """Matches of a rule with `unless: {grounded_in: knowledge_base}` that the knowledge base
-    does not support, quoting the closest passage as the evidence it was judged against."""
-    assert rule.unless is not None
-    spans = merge_overlaps(matches.get((rule.id, "match"), []))
-    found = []
-    for span in spans:
-        support = support_for(
-            sentence_around(text, span.start), source.get(), rule.unless.min_similarity
-        )
-        if support.grounded:
-            continue
-        evidence = None
-        if support.passage is not None:
-            evidence = PassageEvidence(
-                chunk_id=support.passage.chunk_id,
-                document=support.passage.document,
-                section=support.passage.section,
-                quote=support.sentence,
-            )
-        detail = f"{span.detail}; {support.describe()}"
-        found.append(_Occurrence(rule.id, span.start, span.end, detail, passage=evidence))
-    return found
-
-
-def rule_finding(
-    rule: Guardrail,
-    finding_id: str,
-    turn: int,
-    utterance_id: str | None,
-    detail: str,
-    *,
-    revision: int | None = None,
-    span: Span | None = None,
-    quote: str | None = None,
-    passage: PassageEvidence | None = None,
-) -> Finding:
-    """A finding of `rule`: what the rule says (severity, citation, actions, coaching) plus
-    where and why it was breached."""
-    return Finding(
-        finding_id=finding_id,
-        rule_id=rule.id,
-        rule_kind=rule.kind,
-        severity=rule.severity,
-        turn=turn,
-        utterance_id=utterance_id,
-        revision=revision,
-        span=span,
-        quote=quote,
-        detail=detail,
-        cite=rule.cite,
-        actions=tuple(rule.on_violation),
-        coach=rule.coach,
-        passage=passage,
-    )
-
-
 def _other(speaker: Speaker) -> Speaker:
     return Speaker.persona if speaker is Speaker.learner else Speaker.learner
 
 
-def _pii_occurrences(rule: PiiRule, text: str, final: bool) -> list[_Occurrence]:
-    """On a partial, data touching the end of the text may still be growing: wait for more."""
-    return [
-        _Occurrence(rule.id, hit.start, hit.end, f"{hit.entity.value} ({hit.check})", True)
-        for hit in find_pii(text, rule.entities, rule.default_region)
-        if final or hit.end < len(text)
-    ]
-
-
-def _behaviour_occurrences(
-    rule: BehaviourRule, text: str, previous: str | None, final: bool
-) -> list[_Occurrence]:
-    """On a partial, a hit touching the end of the text may still be growing: wait for more."""
-    return [
-        _Occurrence(rule.id, hit.start, hit.end, hit.detail)
-        for hit in detect(rule.detector.value, text, previous)
-        if final or hit.end < len(text.rstrip())
-    ]
-
-
-def _passage_evidence(passage: PassageLike, offset: int) -> PassageEvidence:
-    return PassageEvidence(
-        chunk_id=passage.chunk_id,
-        document=passage.document,
-        section=passage.section,
-        quote=sentence_around(passage.text, offset),
-    )
-
-
-def _contradiction_occurrences(
-    rule: GroundingRule, text: str, source: _PassageSource
-) -> list[_Occurrence]:
-    if not quantities(text):
-        return []
-    passages = source.get()
-    return [
-        _Occurrence(
-            rule.id,
-            found.claim.start,
-            found.claim.end,
-            found.describe(),
-            passage=_passage_evidence(found.passage, found.stated[0].start),
-        )
-        for found in contradictions(text, passages, rule.min_similarity)
-    ]
-
-
-def _keys(rule_id: str, items: list[_Occurrence]) -> list[OccurrenceKey]:
+def _keys(rule_id: str, items: list[Occurrence]) -> list[OccurrenceKey]:
     return [(rule_id, ordinal) for ordinal in range(len(items))]
