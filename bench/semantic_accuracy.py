@@ -3,7 +3,7 @@
 No public labelled set of promotional claims exists (../shared/benchmarks/README.md), so the
 lines in bench/data/semantic_cases.yaml were written for Proctor from public promotion rules.
 Three matchers are measured, each at the threshold its policy sets: the pharma pack's off-label
-examples, its efficacy-claim (fair balance) trigger, and an investment guarantee matcher. Only
+examples, its efficacy-claim (fair balance) trigger, and the investment pack's guarantees. Only
 meaning counts here: phrases and regexes are stripped, and the same negation, quotation and
 attribution handling as in a session applies. For each embedder the report gives precision,
 recall and F1 at the policy threshold, the best F1 any single threshold could reach on these
@@ -32,27 +32,19 @@ HERE = Path(__file__).resolve().parent
 CASES = HERE / "data" / "semantic_cases.yaml"
 RESULTS = HERE / "results"
 
-GUARANTEE = SemanticMatch(
-    examples=[
-        "this investment is guaranteed to make you money",
-        "you cannot lose money with this fund",
-        "your capital is completely safe",
-    ],
-    unlike=["your capital is at risk and you may lose money"],
-    threshold=0.6,
-)
-
-
 def matchers() -> dict[str, SemanticMatch]:
     pharma = load_policy(pack_path("pharma") / "policy.yaml")
     off_label = pharma.rule("no-off-label")
     efficacy = pharma.rule("fair-balance")
     assert isinstance(off_label, LexicalRule) and off_label.match.semantic is not None
     assert isinstance(efficacy, PairedDisclosureRule) and efficacy.trigger.semantic is not None
+    investment = load_policy(pack_path("investment") / "policy.yaml")
+    guarantee = investment.rule("no-guarantees")
+    assert isinstance(guarantee, LexicalRule) and guarantee.match.semantic is not None
     return {
         "off_label": off_label.match.semantic,
         "efficacy": efficacy.trigger.semantic,
-        "guarantee": GUARANTEE,
+        "guarantee": guarantee.match.semantic,
     }
 
 
