@@ -131,7 +131,9 @@ def _markdown(report: dict[str, Any]) -> str:
         "# Semantic matching: MiniLM vs the static embedder distilled from it",
         "",
         f"{report['cases']} lines written for Proctor (bench/data/semantic_cases.yaml), "
-        "meaning only (phrases stripped), at each policy's threshold.",
+        "meaning only (phrases stripped), at each policy's threshold. The last column is the "
+        "best F1 a single threshold on raw similarity could reach on these lines (negation and "
+        "attribution checks not applied, so it can be below the F1 at the policy threshold).",
         f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
         f"Python {report['machine']['python']}.",
         "",
