@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from cli import audit_cmd, demo, evaluate_cmd, kb_cmd, policy_cmd, practice_cmd
+from cli import audit_cmd, demo, evaluate_cmd, kb_cmd, policy_cmd, practice_cmd, serve_cmd
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, module, text in (
         ("demo", demo, "stream a sample role-play through the live loop and verify its evidence"),
-        ("policy", policy_cmd, "lint a policy or print the policy JSON Schema"),
+        ("policy", policy_cmd, "lint or test a policy, or print the policy JSON Schema"),
         ("practice", practice_cmd, "practise a scenario against the persona in the terminal"),
         ("kb", kb_cmd, "ingest documents into a knowledge base, or search it"),
         ("evaluate", evaluate_cmd, "evaluate a recorded transcript; findings and score as JSON"),
@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
+    serve = commands.add_parser("serve", help="run the Proctor service (REST, WebSocket, SSE)")
+    serve_cmd.add_arguments(serve)
+    serve.set_defaults(handler=serve_cmd.run)
+    keys = commands.add_parser("keys", help="issue or revoke API keys for the service")
+    serve_cmd.add_key_arguments(keys)
+    keys.set_defaults(handler=serve_cmd.run_keys)
     return parser
 
 

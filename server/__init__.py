@@ -1,1 +1,9 @@
-"""The FastAPI service: REST, WebSocket and SSE over the session loop (a later issue)."""
+"""The Proctor service: FastAPI REST, a WebSocket and SSE per session, roles, webhooks.
+
+Nothing else in Proctor imports this package; `proctor serve` runs it.
+"""
+
+from server.app import create_app
+from server.config import Limits, ServerConfig
+
+__all__ = ["Limits", "ServerConfig", "create_app"]

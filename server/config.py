@@ -1,0 +1,47 @@
+"""Where the service keeps its state and the limits it enforces, in one place.
+
+Everything lives under one data folder (the Proctor home): the audit database, which also
+holds the webhook outbox so that an escalation and its delivery are committed together, the
+signing key, and the service database (API keys, policies, sessions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request and per-session limits; exceeding one is a clear 4xx or socket error."""
+
+    max_message_bytes: int = 16_384
+    max_upload_bytes: int = 10 * 1024 * 1024
+    utterances_per_second: float = 20.0
+    open_sessions_per_key: int = 20
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    root: Path
+    limits: Limits = Limits()
+
+    @property
+    def audit_db(self) -> Path:
+        return self.root / "audit.sqlite3"
+
+    @property
+    def service_db(self) -> Path:
+        return self.root / "service.sqlite3"
+
+    @property
+    def signing_key(self) -> Path:
+        return self.root / "keys" / "audit-signing.key"
+
+    @property
+    def knowledge_root(self) -> Path:
+        return self.root / "knowledge_bases"
+
+    def ensure(self) -> ServerConfig:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self

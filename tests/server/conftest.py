@@ -1,0 +1,40 @@
+"""A real service on a temporary data folder, a real HTTP client, one API key per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from server import ServerConfig, create_app
+from server.auth import Role
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    return create_app(ServerConfig(tmp_path / "home"))
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def keys(app: FastAPI) -> dict[str, str]:
+    """API keys: officer, learner (subject learner-1), other learner (learner-2), auditor."""
+    store = app.state.service.keys
+    return {
+        "officer": store.create(Role.officer, "officer-1")[1],
+        "learner": store.create(Role.learner, "learner-1")[1],
+        "other_learner": store.create(Role.learner, "learner-2")[1],
+        "auditor": store.create(Role.auditor, "auditor-1")[1],
+    }
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
