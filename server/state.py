@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from audit import AuditLog, SigningKey, SQLiteRecordStore
 from server.auth import ApiKeyStore
 from server.config import ServerConfig
+from server.policy_registry import PolicyRegistry
 
 
 @dataclass
@@ -15,14 +16,17 @@ class ServiceState:
     keys: ApiKeyStore
     audit_store: SQLiteRecordStore
     audit_log: AuditLog
+    policies: PolicyRegistry
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServiceState:
         config.ensure()
         store = SQLiteRecordStore(config.audit_db)
         key = SigningKey.load_or_create(config.signing_key)
-        return cls(config, ApiKeyStore(config.service_db), store, AuditLog(store, key))
+        keys = ApiKeyStore(config.service_db)
+        return cls(config, keys, store, AuditLog(store, key), PolicyRegistry(config.service_db))
 
     def close(self) -> None:
         self.keys.close()
+        self.policies.close()
         self.audit_store.close()
