@@ -26,6 +26,7 @@ from audit.errors import (
 )
 from audit.keys import PublicKey, SigningKey
 from audit.log import AppendedRecord, AuditLog
+from audit.outbox import OutboxMessage, OutboxRequest, OutboxStore, message_id
 from audit.problems import Code, Problem, VerificationReport
 from audit.records import (
     RECORD_PAYLOAD_TYPE,
@@ -55,6 +56,9 @@ __all__ = [
     "EnvelopeSignature",
     "InvalidKeyError",
     "KeyFileError",
+    "OutboxMessage",
+    "OutboxRequest",
+    "OutboxStore",
     "PolicyRef",
     "Problem",
     "PublicKey",
@@ -73,6 +77,7 @@ __all__ = [
     "encode_record",
     "export_bundle",
     "format_timestamp",
+    "message_id",
     "open_envelope",
     "pae",
     "parse_timestamp",

@@ -9,6 +9,11 @@ Layout (format 1)::
 Files are written and synced first and the manifest last (via a rename), so an export that
 dies half-way leaves a bundle without a manifest, which the verifier rejects, rather than
 one that looks complete.
+
+An export of chosen sessions (`sessions=`) holds each session's complete chain, from its
+first record to its last at the time of export, and its manifest declares the selection; see
+`audit.manifest`. `zip_bundle` packs a bundle directory into one file for download; the
+verifier accepts either form.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+import zipfile
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,8 +66,14 @@ def export_bundle(
     last_seq: int | None = None,
     record_keys: Iterable[PublicKey] = (),
     clock: Callable[[], datetime] | None = None,
+    sessions: Collection[str] | None = None,
+    filters: Mapping[str, str | int] | None = None,
 ) -> BundleSummary:
     """Write records `first_seq`..`last_seq` (default: to the current head) as a bundle.
+
+    With `sessions`, only those sessions' records are written, each session's whole chain
+    (so `first_seq` must be 1), and the manifest declares the selection and the `filters`
+    that chose it. Every named session must have at least one record.
 
     `key` signs the manifest. Records are usually signed by the same key; records signed by
     earlier keys (after a rotation) need those public keys in `record_keys`, else the export
@@ -71,7 +83,10 @@ def export_bundle(
     out_dir = Path(out_dir)
     _prepare_empty_dir(out_dir)
     try:
-        return _export(store, key, out_dir, origin, first_seq, last_seq, record_keys, clock)
+        selection = None if sessions is None else _Selection(frozenset(sessions), filters or {})
+        return _export(
+            store, key, out_dir, origin, first_seq, last_seq, record_keys, clock, selection
+        )
     except BaseException as exc:
         with contextlib.suppress(OSError):
             _empty_dir(out_dir)
@@ -80,6 +95,12 @@ def export_bundle(
         if isinstance(exc, AuditError | ValueError) and not isinstance(exc, BundleError):
             raise BundleError(f"cannot export bundle: {exc}") from exc
         raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    sessions: frozenset[str]
+    filters: Mapping[str, str | int]
 
 
 def _export(
@@ -91,12 +112,17 @@ def _export(
     last_seq: int | None,
     record_keys: Iterable[PublicKey],
     clock: Callable[[], datetime] | None,
+    selection: _Selection | None,
 ) -> BundleSummary:
     if not origin:
         raise BundleError("origin must name the log the bundle comes from")
     upper = store.head() if last_seq is None else last_seq
     if first_seq < 1 or upper < first_seq:
         raise BundleError(f"no records to export in seq {first_seq}..{upper}")
+    if selection is not None and first_seq != 1:
+        raise BundleError("an export of chosen sessions holds whole chains: first_seq must be 1")
+    if selection is not None and not selection.sessions:
+        raise BundleError("no sessions were chosen for the export")
     available = {k.keyid: k for k in record_keys}
     available[key.public_key.keyid] = key.public_key
 
@@ -106,11 +132,18 @@ def _export(
     sessions: dict[str, int] = {}
     signer_ids: set[str] = {key.public_key.keyid}
     expected = first_seq
+    low: int | None = None  # the first and last seq written
+    high = upper
     fd = os.open(records_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         for record in store.records(first_seq, upper):
             if record.seq != expected:
                 raise BundleError(f"store returned seq {record.seq} where {expected} was due")
+            expected += 1
+            if selection is not None and record.session_id not in selection.sessions:
+                continue
+            low = record.seq if low is None else low
+            high = record.seq
             for keyid in _signer_ids(record.line, record.seq):
                 if keyid not in available:
                     raise BundleError(
@@ -122,12 +155,18 @@ def _export(
             hasher.update(data)
             write_all(fd, data)
             sessions[record.session_id] = sessions.get(record.session_id, 0) + 1
-            expected += 1
         os.fsync(fd)
     finally:
         os.close(fd)
     if expected != upper + 1:
         raise BundleError(f"store ended at seq {expected - 1}, expected {upper}")
+    if selection is not None:
+        absent = sorted(selection.sessions - sessions.keys())
+        if absent:
+            raise BundleError(f"no records of session(s) {', '.join(map(repr, absent))}")
+    if low is None:
+        raise BundleError("no records were written")
+    count = sum(sessions.values())
     files = {RECORDS_PATH: hasher.hexdigest()}
     fsync_dir(records_file.parent)
 
@@ -139,14 +178,16 @@ def _export(
         files[name] = _write_file(out_dir / name, (text + "\n").encode())
     fsync_dir(keys_dir)
 
-    body = {
+    body: dict[str, object] = {
         "bundle_format": BUNDLE_FORMAT,
         "origin": origin,
         "created_at": format_timestamp((clock or utc_now)()),
-        "range": {"first_seq": first_seq, "last_seq": upper, "count": upper - first_seq + 1},
+        "range": {"first_seq": low, "last_seq": high, "count": count},
         "sessions": sessions,
         "files": files,
     }
+    if selection is not None:
+        body["selection"] = {"filters": dict(selection.filters), "head_seq": upper}
     manifest = sign_manifest(body, key)
     partial = out_dir / f".{MANIFEST_NAME}.tmp"
     _write_file(partial, render_manifest(manifest))
@@ -154,12 +195,43 @@ def _export(
     fsync_dir(out_dir)
     return BundleSummary(
         path=out_dir,
-        first_seq=first_seq,
-        last_seq=upper,
-        count=upper - first_seq + 1,
+        first_seq=low,
+        last_seq=high,
+        count=count,
         sessions=len(sessions),
         keyids=tuple(sorted(signer_ids)),
     )
+
+
+def zip_bundle(bundle: Path, archive: Path) -> Path:
+    """Pack the bundle directory `bundle` into the zip file `archive` (which must not exist).
+
+    Entries are the bundle's files at the same relative paths, sorted, with a fixed date, so
+    the same bundle always packs to the same bytes. Raises `BundleError`.
+    """
+    bundle, archive = Path(bundle), Path(archive)
+    partial = archive.with_name(f".{archive.name}.tmp")
+    try:
+        if archive.exists():
+            raise BundleError(f"{archive} exists; choose a new file name")
+        names = sorted(
+            path.relative_to(bundle).as_posix() for path in bundle.rglob("*") if path.is_file()
+        )
+        if MANIFEST_NAME not in names:
+            raise BundleError(f"{bundle} has no {MANIFEST_NAME}: not a finished bundle")
+        with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_DEFLATED) as packed:
+            for name in names:
+                entry = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.external_attr = 0o100644 << 16
+                packed.writestr(entry, (bundle / name).read_bytes())
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        partial.rename(archive)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BundleError(f"cannot write {archive}: {exc}") from exc
+    return archive
 
 
 def _signer_ids(line: bytes, seq: int) -> list[str]:

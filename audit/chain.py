@@ -9,6 +9,10 @@ later record look wrong:
 - within a session, session_seq continues by one and prev names the digest of the
   session's previous line; a session starts at session_seq 0 unless the bundle starts
   after seq 1 (then its chain may be anchored before the bundle).
+
+A subset bundle (the complete chains of chosen sessions) is checked with `subset=True`: seq
+must still rise from line to line, but gaps between the chosen sessions' records are
+expected, and every session must start at session_seq 0 wherever the bundle starts.
 """
 
 from __future__ import annotations
@@ -31,8 +35,11 @@ class _SessionState:
 class ChainChecker:
     """Accumulates seq and session-chain state across the lines of one bundle."""
 
-    def __init__(self, first_seq: int | None, problems: ProblemList) -> None:
+    def __init__(
+        self, first_seq: int | None, problems: ProblemList, *, subset: bool = False
+    ) -> None:
         self._first_seq = first_seq  # None: unknown (no usable manifest), taken from line 1
+        self._subset = subset
         self._problems = problems
         self._high: int | None = None  # highest seq seen
         self._seen_at = array("q")  # line number of seq first_seq + i, 0 = not seen
@@ -87,6 +94,8 @@ class ChainChecker:
             expected = self._high + 1
         else:
             expected = self._first_seq if self._first_seq is not None else seq
+        if self._subset and self._high is not None and seq > self._high:
+            expected = seq  # a gap between the chosen sessions' records is expected
         if seq != expected:
             earlier = self._seen_line(seq)
             if earlier:
@@ -120,7 +129,9 @@ class ChainChecker:
         state = self._sessions.get(facts.session_id)
         where = f"line {line} (seq {facts.seq}), session {facts.session_id!r}"
         if state is None:
-            anchored_before = self._first_seq is not None and self._first_seq > 1
+            anchored_before = (
+                not self._subset and self._first_seq is not None and self._first_seq > 1
+            )
             if facts.session_seq != 0 and not anchored_before:
                 self._problems.add(
                     Code.SESSION_CHAIN,

@@ -5,6 +5,10 @@ signed and written inside one store transaction, so either the whole batch is du
 the call returns or none of it is written and `AuditWriteError` is raised. The session loop
 must treat that exception as "stop the session": evidence that cannot be written must not
 be replaced by practice that goes unrecorded.
+
+The same transaction queues the outbox messages a caller asks for (`audit.outbox`): a
+message about a record is committed exactly when the record is, so an escalation is never
+announced without its evidence and never recorded without being queued for delivery.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from audit.errors import AuditWriteError
 from audit.keys import SigningKey
+from audit.outbox import OutboxRequest, build_messages
 from audit.records import PolicyRef, RecordPayload, encode_record, record_digest
 from audit.store import RecordStore, StoredRecord
 from audit.timefmt import format_timestamp, utc_now
@@ -57,17 +62,23 @@ class AuditLog:
         session_id: str,
         policy: PolicyRef,
         events: Sequence[Mapping[str, Any]],
+        outbox: Sequence[OutboxRequest] = (),
     ) -> list[AppendedRecord]:
         """Append `events` (in order) to `session_id`'s chain; durable when this returns.
 
+        `outbox` asks for messages announcing some of these records on channels; they are
+        queued in the same transaction (see `audit.outbox.build_message` for their body).
+
         Raises `AuditWriteError`, with the cause in its message and as ``__cause__``, if any
-        part fails (invalid event, unwritable or locked database, closed store); nothing of
-        the batch is written then.
+        part fails (invalid event, bad outbox request, unwritable or locked database, closed
+        store); nothing of the batch is written then, neither records nor messages.
         """
         if not events:
+            if outbox:
+                raise AuditWriteError("outbox messages need records to announce; none given")
             return []
         try:
-            return self._append(session_id, policy, events)
+            return self._append(session_id, policy, events, outbox)
         except Exception as exc:
             raise AuditWriteError(
                 f"audit records for session {session_id!r} were not written "
@@ -79,6 +90,7 @@ class AuditLog:
         session_id: str,
         policy: PolicyRef,
         events: Sequence[Mapping[str, Any]],
+        outbox: Sequence[OutboxRequest],
     ) -> list[AppendedRecord]:
         rows: list[StoredRecord] = []
         with self._store.transaction() as tx:
@@ -112,4 +124,6 @@ class AuditLog:
                 session_seq += 1
                 prev = digest
             tx.append(rows)
+            if outbox:
+                tx.enqueue(build_messages(rows, policy, events, outbox))
         return [AppendedRecord(r.seq, r.session_seq, r.digest) for r in rows]

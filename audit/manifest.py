@@ -9,6 +9,11 @@ bundle can change unnoticed, not even whitespace.
 Record signatures are over DSSE's PAE (bytes starting ``DSSEv1``) while the manifest
 signature is over a JSON object (starting ``{``), so one can never be passed off as the
 other even though the same key may make both.
+
+A bundle holds either a contiguous range of the whole log, or, when the manifest has a
+``selection``, the complete chains of a declared set of sessions (an export for a learner, a
+policy version or a date range). Then ``sessions`` names exactly the sessions exported, each
+with its full record count, and the records keep their global seq, ascending with gaps.
 """
 
 from __future__ import annotations
@@ -39,6 +44,20 @@ class ManifestRange(BaseModel):
     count: int = Field(ge=1)
 
 
+class ManifestSelection(BaseModel):
+    """Which sessions a subset bundle holds and the filters that chose them.
+
+    `filters` is what the exporter asked for (learner, policy, dates), kept for the reader;
+    the verifier checks that every listed session is complete, not that the filters were
+    applied, which only the full log can show.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    filters: dict[str, str | int]
+    head_seq: int = Field(ge=1)  # the log's last seq when the subset was taken
+
+
 class ManifestSignature(BaseModel):
     """One signature over the manifest body."""
 
@@ -59,7 +78,12 @@ class Manifest(BaseModel):
     range: ManifestRange
     sessions: dict[str, int]
     files: dict[str, Sha256Hex]
+    selection: ManifestSelection | None = None  # set exactly for a subset of sessions
     signatures: list[ManifestSignature] = Field(min_length=1)
+
+    @property
+    def is_subset(self) -> bool:
+        return self.selection is not None
 
     @field_validator("files")
     @classmethod
@@ -80,7 +104,19 @@ class Manifest(BaseModel):
         """
         found = []
         span = self.range
-        if span.count != span.last_seq - span.first_seq + 1:
+        width = span.last_seq - span.first_seq + 1
+        if self.selection is not None:
+            if not 1 <= span.count <= width:
+                found.append(
+                    f"range.count {span.count} does not fit in seq {span.first_seq}.."
+                    f"{span.last_seq}"
+                )
+            if self.selection.head_seq < span.last_seq:
+                found.append(
+                    f"selection.head_seq {self.selection.head_seq} is before range.last_seq "
+                    f"{span.last_seq}"
+                )
+        elif span.count != width:
             found.append(
                 f"range.count {span.count} is not last_seq - first_seq + 1 "
                 f"({span.last_seq - span.first_seq + 1})"
@@ -96,7 +132,14 @@ class Manifest(BaseModel):
 
     def body(self) -> dict[str, Any]:
         """Everything the signatures cover: the manifest without ``signatures``."""
-        return self.model_dump(mode="json", exclude={"signatures"})
+        return _dump(self, exclude={"signatures"})
+
+
+def _dump(manifest: Manifest, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The manifest as JSON data; a whole-log manifest has no ``selection`` key at all, so
+    bundles written before subsets existed keep their one rendering and signature."""
+    omit = set(exclude or ()) | ({"selection"} if manifest.selection is None else set())
+    return manifest.model_dump(mode="json", exclude=omit)
 
 
 def signing_bytes(body: dict[str, Any]) -> bytes:
@@ -112,7 +155,7 @@ def sign_manifest(body: dict[str, Any], key: SigningKey) -> Manifest:
 
 def render_manifest(manifest: Manifest) -> bytes:
     """The one byte rendering of a manifest: fixed field order, sorted maps, indent 2."""
-    data = manifest.model_dump(mode="json")
+    data = _dump(manifest)
     data["sessions"] = dict(sorted(data["sessions"].items()))
     data["files"] = dict(sorted(data["files"].items()))
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -6,6 +6,12 @@ write lock before the heads are read, so several processes appending to one file
 serialised and cannot hand out the same seq. Triggers make the table append-only and
 gap-free inside SQLite itself, so no other program (or bug) using the file can edit,
 delete or skip a record without first dropping the triggers.
+
+The same file holds the webhook outbox (`audit.outbox`), so queuing a message and writing
+the record it announces are one transaction. Only an outbox row's delivery columns
+(attempts, next attempt, last error, delivered at) may change; triggers refuse editing what
+a message says, un-delivering it, deleting it before delivery and announcing a record that
+does not exist. Schema version 2 added the outbox; a version 1 file is upgraded on open.
 """
 
 from __future__ import annotations
@@ -13,15 +19,19 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from audit.errors import StoreError
+from audit.outbox import OutboxMessage, short_error
 from audit.store import SessionHead, StoredRecord
+from audit.timefmt import format_timestamp
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+_READABLE_VERSIONS: Final = frozenset({1, SCHEMA_VERSION})  # version 1: records, no outbox
 _PAGE: Final = 1024
 
 _SCHEMA: Final = (
@@ -58,9 +68,59 @@ _SCHEMA: Final = (
         SELECT RAISE(ABORT, 'audit records must be appended with contiguous seq and session_seq');
     END
     """,
+    """
+    CREATE TABLE IF NOT EXISTS outbox (
+        id TEXT PRIMARY KEY CHECK (id GLOB 'msg_?*'),
+        channel TEXT NOT NULL CHECK (length(channel) >= 1),
+        event_type TEXT NOT NULL CHECK (length(event_type) >= 1),
+        payload TEXT NOT NULL,
+        record_seq INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        delivered_at TEXT
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at)
+    WHERE delivered_at IS NULL
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS outbox_announces_a_record BEFORE INSERT ON outbox
+    WHEN NOT EXISTS (SELECT 1 FROM records WHERE seq = NEW.record_seq)
+    BEGIN
+        SELECT RAISE(ABORT, 'outbox messages must announce a record of the log');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS outbox_message_fixed
+    BEFORE UPDATE OF id, channel, event_type, payload, record_seq, created_at ON outbox
+    BEGIN
+        SELECT RAISE(ABORT, 'outbox messages are fixed once queued: only delivery may change');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS outbox_delivery_final BEFORE UPDATE ON outbox
+    WHEN OLD.delivered_at IS NOT NULL OR NEW.attempts < OLD.attempts
+    BEGIN
+        SELECT RAISE(ABORT, 'outbox delivery is final and attempts only grow');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS outbox_no_drop BEFORE DELETE ON outbox
+    WHEN OLD.delivered_at IS NULL
+    BEGIN
+        SELECT RAISE(ABORT, 'undelivered outbox messages cannot be deleted');
+    END
+    """,
 )
 
 _COLUMNS: Final = "seq, session_id, session_seq, digest, line, recorded_at"
+_OUTBOX_COLUMNS: Final = (
+    "id, channel, event_type, payload, record_seq, created_at, attempts, next_attempt_at, "
+    "last_error, delivered_at"
+)
 
 
 class SQLiteRecordStore:
@@ -99,7 +159,7 @@ class SQLiteRecordStore:
         conn.execute("PRAGMA synchronous = FULL")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if read_only:
-            if version != SCHEMA_VERSION:
+            if version not in _READABLE_VERSIONS:
                 raise sqlite3.DatabaseError(
                     f"not an audit store of schema version {SCHEMA_VERSION} (found {version})"
                 )
@@ -112,7 +172,7 @@ class SQLiteRecordStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version != 0 and version not in _READABLE_VERSIONS:
                 raise sqlite3.DatabaseError(
                     f"schema version {version} is not {SCHEMA_VERSION}; newer Proctor?"
                 )
@@ -137,23 +197,115 @@ class SQLiteRecordStore:
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: serialised against every other writer."""
+        with self._write() as conn:
+            tx = _SQLiteTransaction(conn, self._path)
+            try:
+                yield tx
+            finally:
+                tx.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside ``BEGIN IMMEDIATE``; committed if the block succeeds."""
         with self._lock:
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot start a write on {self._path}: {exc}") from exc
-            tx = _SQLiteTransaction(conn, self._path)
             try:
-                yield tx
-                tx.close()
+                yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
-                tx.close()
                 _rollback(conn)
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"write to {self._path} failed: {exc}") from exc
                 raise
+
+    def claim_due(
+        self,
+        now: datetime,
+        *,
+        lease: timedelta,
+        limit: int,
+        channels: Collection[str],
+    ) -> list[OutboxMessage]:
+        """See `audit.outbox.OutboxStore.claim_due`."""
+        wanted = sorted(set(channels))
+        if not wanted or limit < 1:
+            return []
+        marks = ", ".join("?" for _ in wanted)
+        with self._write() as conn:
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? "
+                    f"AND channel IN ({marks}) ORDER BY next_attempt_at, rowid LIMIT ?",
+                    (format_timestamp(now), *wanted, limit),
+                )
+            ]
+            conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+                [(format_timestamp(now + lease), message_id) for message_id in ids],
+            )
+            claimed = {
+                row[0]: _message(row)
+                for row in conn.execute(
+                    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id IN "
+                    f"({', '.join('?' for _ in ids)})",
+                    ids,
+                )
+            }
+        return [claimed[message_id] for message_id in ids]
+
+    def mark_delivered(self, message_id: str, at: datetime) -> bool:
+        """See `audit.outbox.OutboxStore.mark_delivered`."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET delivered_at = ?, last_error = NULL "
+                "WHERE id = ? AND delivered_at IS NULL",
+                (format_timestamp(at), message_id),
+            )
+        return cursor.rowcount == 1
+
+    def mark_failed(self, message_id: str, error: str, retry_at: datetime) -> None:
+        """See `audit.outbox.OutboxStore.mark_failed`."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE outbox SET last_error = ?, next_attempt_at = ? "
+                "WHERE id = ? AND delivered_at IS NULL",
+                (short_error(error), format_timestamp(retry_at), message_id),
+            )
+
+    def outbox_messages(self, *, undelivered_only: bool = False) -> list[OutboxMessage]:
+        """See `audit.outbox.OutboxStore.outbox_messages`."""
+        where = " WHERE delivered_at IS NULL" if undelivered_only else ""
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute(f"SELECT {_OUTBOX_COLUMNS} FROM outbox{where} ORDER BY rowid")
+                    .fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the outbox of {self._path}: {exc}") from exc
+        return [_message(row) for row in rows]
+
+    def outbox_backlog(self) -> dict[str, int]:
+        """See `audit.outbox.OutboxStore.outbox_backlog`."""
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute(
+                        "SELECT channel, count(*) FROM outbox WHERE delivered_at IS NULL "
+                        "GROUP BY channel ORDER BY channel"
+                    )
+                    .fetchall()
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the outbox of {self._path}: {exc}") from exc
+        return {str(row[0]): int(row[1]) for row in rows}
 
     def head(self) -> int:
         with self._lock:
@@ -252,6 +404,45 @@ class _SQLiteTransaction:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot append to {self._path}: {exc}") from exc
+
+    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        conn = self._connection()
+        try:
+            conn.executemany(
+                f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        m.id,
+                        m.channel,
+                        m.event_type,
+                        m.body.decode("utf-8"),
+                        m.record_seq,
+                        m.created_at,
+                        m.attempts,
+                        m.next_attempt_at,
+                        m.last_error,
+                        m.delivered_at,
+                    )
+                    for m in messages
+                ],
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot queue outbox messages in {self._path}: {exc}") from exc
+
+
+def _message(row: Sequence[Any]) -> OutboxMessage:
+    return OutboxMessage(
+        id=row[0],
+        channel=row[1],
+        event_type=row[2],
+        body=str(row[3]).encode("utf-8"),
+        record_seq=int(row[4]),
+        created_at=row[5],
+        attempts=int(row[6]),
+        next_attempt_at=row[7],
+        last_error=row[8],
+        delivered_at=row[9],
+    )
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

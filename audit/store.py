@@ -12,6 +12,8 @@ Contract every implementation keeps:
 - `seq` is contiguous from 1 and `session_seq` contiguous from 0 per session, refused
   otherwise by the store itself;
 - rows are never updated or deleted, refused by the store itself, not only by this code;
+- outbox messages (`audit.outbox`) queued with `enqueue` commit or roll back together with
+  the records of the same transaction;
 - every failure surfaces as `audit.errors.StoreError`.
 """
 
@@ -20,7 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from audit.outbox import OutboxMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,10 @@ class StoreTransaction(Protocol):
 
     def append(self, records: Sequence[StoredRecord]) -> None:
         """Insert `records` (in order); they become visible and durable at commit."""
+        ...
+
+    def enqueue(self, messages: Sequence[OutboxMessage]) -> None:
+        """Queue outbox `messages` about records of the log; durable at commit, with them."""
         ...
 
 

@@ -1,10 +1,15 @@
 """Offline verification of an export bundle.
 
-`verify_bundle` needs nothing but the bundle directory: it checks the manifest signature
+`verify_bundle` needs nothing but the bundle (a directory, or the same files in a zip
+archive, which is unpacked into a temporary directory first): it checks the manifest signature
 against the bundle's own keys, every file hash, and every record (canonical form, DSSE
 signature, payload, seq order, session hash chains), and reports each problem with a stable
 code and the line and seq involved. It never raises on bad input; a missing file or
 garbage is a reported problem.
+
+A subset bundle (its manifest has a ``selection``) holds the complete chains of chosen
+sessions: there every session must run from session_seq 0 with as many records as the
+manifest says, and seq must rise from line to line, but need not be contiguous.
 
 A bundle's keys prove only that the bundle is internally consistent: whoever holds a key
 can make a consistent bundle with it. An auditor who knows the organisation's audit key
@@ -22,6 +27,9 @@ import hashlib
 import json
 import multiprocessing
 import os
+import stat
+import tempfile
+import zipfile
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -56,13 +64,90 @@ def verify_bundle(
     trusted_keyids: Collection[str] | None = None,
     workers: int | None = None,
 ) -> VerificationReport:
-    """Verify the bundle at `path` and report every problem found (up to 50).
+    """Verify the bundle at `path`, a directory or a zip of one, and report every problem
+    found (up to 50).
 
     `trusted_keyids`: if given, only bundle keys with these ids are accepted. `workers`:
     processes for the per-record checks; None picks one per CPU for large bundles, 1 checks
     in this process.
     """
-    run = _Verification(Path(path), trusted_keyids, workers)
+    path = Path(path)
+    if path.is_file() and zipfile.is_zipfile(path):
+        with tempfile.TemporaryDirectory(prefix="proctor-bundle-") as unpacked:
+            return _verify_archive(path, Path(unpacked), trusted_keyids, workers)
+    return _verify(path, trusted_keyids, workers, [])
+
+
+def _verify_archive(
+    archive: Path,
+    target: Path,
+    trusted_keyids: Collection[str] | None,
+    workers: int | None,
+) -> VerificationReport:
+    found: list[Problem] = []
+    try:
+        root = _unpack(archive, target, found)
+    except (OSError, zipfile.BadZipFile, ValueError, RuntimeError) as exc:
+        problem = f"{archive} is not a readable zip archive: {type(exc).__name__}: {exc}"
+        return VerificationReport(0, 0, [Problem(Code.BUNDLE_MISSING.value, problem)])
+    return _verify(root, trusted_keyids, workers, found)
+
+
+def _unpack(archive: Path, target: Path, problems: list[Problem]) -> Path:
+    """Extract the regular files of `archive` into `target`; return the bundle root.
+
+    Only plain relative paths are extracted: a member that is absolute, climbs out with
+    '..', is a link or appears twice is not part of a valid bundle and is reported as such.
+    A zip of the bundle's folder (one top folder holding MANIFEST.json) is accepted too.
+    """
+    seen: set[str] = set()
+    with zipfile.ZipFile(archive) as packed:
+        for member in packed.infolist():
+            name = member.filename
+            if member.is_dir():
+                continue
+            parts = name.split("/")
+            mode = member.external_attr >> 16
+            unsafe = (
+                name.startswith("/")
+                or "\\" in name
+                or any(part in ("", ".", "..") for part in parts)
+                or stat.S_ISLNK(mode)
+            )
+            if unsafe or name in seen:
+                why = "appears twice" if name in seen else "is not a plain file path"
+                problems.append(
+                    Problem(
+                        Code.FILE_UNLISTED.value,
+                        f"archive member {name!r} {why}; it is not part of a valid bundle",
+                    )
+                )
+                continue
+            seen.add(name)
+            destination = target.joinpath(*parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with packed.open(member) as source, destination.open("xb") as sink:
+                while chunk := source.read(1 << 20):
+                    sink.write(chunk)
+    entries = list(target.iterdir())
+    if (
+        not (target / MANIFEST_NAME).exists()
+        and len(entries) == 1
+        and entries[0].is_dir()
+        and (entries[0] / MANIFEST_NAME).is_file()
+    ):
+        return entries[0]
+    return target
+
+
+def _verify(
+    path: Path,
+    trusted_keyids: Collection[str] | None,
+    workers: int | None,
+    found: list[Problem],
+) -> VerificationReport:
+    run = _Verification(path, trusted_keyids, workers)
+    run.problems.items.extend(found)
     truncated = False
     try:
         run.run()
@@ -96,7 +181,9 @@ class _Verification:
         self.keys = self._load_keys()
         self.manifest = self._load_manifest()
         self.chain = ChainChecker(
-            self.manifest.range.first_seq if self.manifest else None, self.problems
+            self.manifest.range.first_seq if self.manifest else None,
+            self.problems,
+            subset=self.manifest is not None and self.manifest.is_subset,
         )
         self._check_files()
         self._check_records()

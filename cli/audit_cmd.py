@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from audit import SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
+from audit.bundle import zip_bundle
 from cli.home import ProctorHome
 
 EXIT_FAILED = 1
@@ -17,7 +19,9 @@ AUDIT_ORIGIN = "proctor.local/audit"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="audit_command", required=True)
     verify = commands.add_parser("verify", help="verify an evidence bundle offline")
-    verify.add_argument("bundle", type=Path)
+    verify.add_argument(
+        "bundle", type=Path, help="a bundle directory, or a .zip of one (as the API exports)"
+    )
     verify.add_argument("--json", action="store_true", help="machine-readable report")
     verify.add_argument(
         "--trusted-key",
@@ -27,17 +31,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "is checked against the keys it carries, which proves integrity but not origin",
     )
     export = commands.add_parser("export", help="export the audit log to a bundle directory")
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument(
+        "--out", type=Path, required=True, help="a new directory, or a file name ending in .zip"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.audit_command == "export":
         home = ProctorHome.from_environment().ensure()
         store = SQLiteRecordStore(home.audit_db)
-        summary = export_bundle(
-            store, SigningKey.load_or_create(home.signing_key), args.out, AUDIT_ORIGIN
-        )
-        print(f"{args.out}: {summary.count} records exported")
+        key = SigningKey.load_or_create(home.signing_key)
+        out: Path = args.out
+        if out.suffix.lower() == ".zip":
+            with tempfile.TemporaryDirectory(prefix="proctor-export-") as folder:
+                summary = export_bundle(store, key, Path(folder) / "bundle", AUDIT_ORIGIN)
+                zip_bundle(summary.path, out)
+        else:
+            summary = export_bundle(store, key, out, AUDIT_ORIGIN)
+        print(f"{out}: {summary.count} records exported")
         return 0
     report = verify_bundle(args.bundle, trusted_keyids=args.trusted_key)
     if args.json:

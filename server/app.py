@@ -9,8 +9,9 @@ from fastapi import FastAPI
 
 from server.config import ServerConfig
 from server.errors import install_error_handlers
-from server.routes import meta
+from server.routes import audit, knowledge, meta, policies, sessions
 from server.state import ServiceState
+from server.webhooks import WebhookDispatcher
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -18,8 +19,20 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        state.close()
+        # Escalations wait in the audit database's outbox; with endpoints configured they are
+        # delivered in the background (stopped before the store it reads is closed).
+        dispatcher = (
+            WebhookDispatcher(state.audit_store, config.webhooks) if config.webhooks else None
+        )
+        app.state.webhooks = dispatcher
+        if dispatcher is not None:
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+            state.close()
 
     app = FastAPI(
         title="Proctor",
@@ -31,4 +44,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.service = state
     install_error_handlers(app)
     app.include_router(meta.router)
+    app.include_router(policies.router)
+    app.include_router(knowledge.router)
+    app.include_router(audit.router)
+    app.include_router(sessions.router)
     return app

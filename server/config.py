@@ -7,8 +7,11 @@ signing key, and the service database (API keys, policies, sessions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from server.webhooks import WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Limits:
 class ServerConfig:
     root: Path
     limits: Limits = Limits()
+    # channel (a policy's `notify` target) -> where its escalation webhooks are delivered
+    webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
 
     @property
     def audit_db(self) -> Path:

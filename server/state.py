@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from audit import AuditLog, SigningKey, SQLiteRecordStore
 from server.auth import ApiKeyStore
 from server.config import ServerConfig
+from server.live import LiveSessions
 from server.policy_registry import PolicyRegistry
 
 
@@ -17,6 +18,7 @@ class ServiceState:
     audit_store: SQLiteRecordStore
     audit_log: AuditLog
     policies: PolicyRegistry
+    live: LiveSessions
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServiceState:
@@ -24,9 +26,17 @@ class ServiceState:
         store = SQLiteRecordStore(config.audit_db)
         key = SigningKey.load_or_create(config.signing_key)
         keys = ApiKeyStore(config.service_db)
-        return cls(config, keys, store, AuditLog(store, key), PolicyRegistry(config.service_db))
+        return cls(
+            config,
+            keys,
+            store,
+            AuditLog(store, key),
+            PolicyRegistry(config.service_db),
+            LiveSessions.for_config(config),
+        )
 
     def close(self) -> None:
+        self.live.close()  # records running sessions as abandoned while the store is open
         self.keys.close()
         self.policies.close()
         self.audit_store.close()

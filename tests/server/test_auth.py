@@ -38,7 +38,7 @@ def test_keys_are_stored_only_as_hashes_and_can_be_revoked(tmp_path: Path) -> No
     store = ApiKeyStore(tmp_path / "service.sqlite3")
     principal, key = store.create(Role.auditor, "a-1")
     raw = sqlite3.connect(tmp_path / "service.sqlite3").execute("SELECT * FROM api_keys").fetchall()
-    assert key not in repr(raw) and key.split("_")[2] not in repr(raw)
+    assert key not in repr(raw) and key.split("_", 2)[2] not in repr(raw)
     assert store.authenticate(key) == principal
     assert store.revoke(principal.key_id) and store.authenticate(key) is None
     assert not store.revoke(principal.key_id)

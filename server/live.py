@@ -1,0 +1,405 @@
+"""The live sessions of this process: what a streaming client connects to and resumes from.
+
+A live session wraps the engine's Session (pinned to the published policy version it started
+with), and optionally a Conversation with a persona, behind one lock: sessions are driven from
+worker threads, one input at a time. Every event the session produces, transient ones
+included, is appended to the session's `MessageLog` and numbered `seq` 1, 2, 3…; the log is
+append-only and kept for the life of the live session, so any client can replay from any seq
+and then follow live messages, and a client that reconnects with the last seq it saw loses
+nothing and receives nothing twice.
+
+Readers are coroutines on the server's event loop; writers are threads. A writer wakes the
+readers with `call_soon_threadsafe`, so no reader holds a thread while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from engine import (
+    FinalUtterance,
+    PartialUtterance,
+    RecordingFailedError,
+    Session,
+    SessionEvent,
+    SessionNotActiveError,
+    SessionState,
+    event_to_json,
+)
+from engine.events import EndReason
+from engine.planning import plan_policy
+from engine.practice import Conversation
+from evaluators.plan import PolicyPlan
+from evaluators.semantic import SentenceEmbedder
+from knowledge_base import Embedder
+from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
+from policies import Policy
+from server.config import Limits, ServerConfig
+
+AUDIT_UNAVAILABLE = "audit_unavailable"
+DEFAULT_RETAINED_FINISHED = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One numbered message to clients; `text` is its JSON, serialised once for every reader."""
+
+    seq: int
+    event: dict[str, Any]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a session stopped without ending: a stable code and a sentence for a person."""
+
+    code: str
+    message: str
+
+
+class _Wakeup:
+    """An asyncio.Event that a thread can set on the loop that waits for it."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+
+    def set(self) -> None:
+        # RuntimeError: the reader's loop is gone, so nobody is waiting any more.
+        with suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self.event.set)
+
+
+class MessageLog:
+    """Append-only, numbered outgoing messages of one session, with readers that wait."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: list[OutgoingMessage] = []
+        self._wakeups: set[_Wakeup] = set()
+        self._closed = False
+        self.failure: Problem | None = None
+
+    @property
+    def last_seq(self) -> int:
+        return len(self._messages)
+
+    @property
+    def closed(self) -> bool:
+        """True once the session has ended or failed: nothing more will be appended."""
+        return self._closed
+
+    def append(self, event: SessionEvent) -> OutgoingMessage:
+        data = event_to_json(event)
+        with self._lock:
+            seq = len(self._messages) + 1
+            text = json.dumps({"seq": seq, "event": data}, ensure_ascii=False)
+            message = OutgoingMessage(seq, data, text)
+            self._messages.append(message)
+            wakeups = list(self._wakeups)
+        for wakeup in wakeups:
+            wakeup.set()
+        return message
+
+    def after(self, seq: int) -> list[OutgoingMessage]:
+        """Every message with a seq greater than `seq`, in order."""
+        with self._lock:
+            return self._messages[max(seq, 0) :]
+
+    def close(self, failure: Problem | None = None) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self.failure = failure
+            wakeups = list(self._wakeups)
+        for wakeup in wakeups:
+            wakeup.set()
+
+    @contextmanager
+    def follow(self, after: int) -> Iterator[Follower]:
+        """A reader positioned after `after`; call from a coroutine on the serving loop."""
+        wakeup = _Wakeup()
+        with self._lock:
+            self._wakeups.add(wakeup)
+        try:
+            yield Follower(self, after, wakeup)
+        finally:
+            with self._lock:
+                self._wakeups.discard(wakeup)
+
+
+class Follower:
+    """One reader's position in a MessageLog."""
+
+    def __init__(self, log: MessageLog, after: int, wakeup: _Wakeup) -> None:
+        self._log = log
+        self._wakeup = wakeup
+        self.position = after
+
+    @property
+    def done(self) -> bool:
+        """The log is closed and this reader has seen all of it."""
+        return self._log.closed and self.position >= self._log.last_seq
+
+    async def next_batch(self, timeout: float | None = None) -> list[OutgoingMessage]:
+        """The messages after this reader's position, waiting for some if there are none yet.
+
+        Returns an empty list when `timeout` seconds pass without one (time for a keep-alive)
+        or when the log is closed (`done` tells which)."""
+        while True:
+            self._wakeup.event.clear()
+            batch = self._log.after(self.position)
+            if batch:
+                self.position = batch[-1].seq
+                return batch
+            if self._log.closed:
+                return []
+            try:
+                await asyncio.wait_for(self._wakeup.event.wait(), timeout)
+            except TimeoutError:
+                return []
+
+
+class TokenBucket:
+    """At most `rate` takes per second on average, with bursts of up to one second's worth."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._clock = clock
+        self._updated = clock()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+            self._updated = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
+
+class LiveSession:
+    """One running session, its outgoing messages, its owner and its input rate limit."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        key_id: str,
+        limits: Limits,
+        conversation: Conversation | None = None,
+    ) -> None:
+        self.session = session
+        self.conversation = conversation
+        self.key_id = key_id
+        self.created_at = datetime.now(UTC)
+        self.messages = MessageLog()
+        self._utterances = TokenBucket(limits.utterances_per_second)
+        self._lock = threading.Lock()
+
+    @property
+    def session_id(self) -> str:
+        return self.session.session_id
+
+    @property
+    def learner(self) -> str:
+        return self.session.learner
+
+    @property
+    def state(self) -> SessionState:
+        return self.session.state
+
+    @property
+    def active(self) -> bool:
+        return self.session.state is SessionState.active
+
+    def allow_utterance(self) -> bool:
+        """Take one utterance from the session's rate budget; False when it is spent."""
+        return self._utterances.take()
+
+    def start(self) -> None:
+        if self.conversation is not None:
+            conversation = self.conversation
+            self._drive(conversation.open)
+        else:
+            self._drive(self.session.start)
+
+    def partial(self, utterance_id: str, revision: int, text: str) -> None:
+        if self.conversation is not None:
+            conversation = self.conversation
+            self._drive(lambda: conversation.partial(utterance_id, revision, text))
+            return
+        utterance = PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
+        self._drive(lambda: self.session.ingest(utterance))
+
+    def final(self, utterance_id: str, text: str) -> None:
+        if self.conversation is not None:
+            conversation = self.conversation
+            self._drive(lambda: conversation.say(utterance_id, text))
+            return
+        utterance = FinalUtterance(utterance_id=utterance_id, text=text)
+        self._drive(lambda: self.session.ingest(utterance))
+
+    def end(self, reason: EndReason = "completed") -> None:
+        self._drive(lambda: self.session.end(reason))
+
+    def abandon(self) -> None:
+        """End the session as abandoned if it is still running (the service is stopping)."""
+        # Already ended, or failed closed: its log says which.
+        with suppress(SessionNotActiveError, RecordingFailedError):
+            self.end("abandoned")
+
+    def _drive(self, produce: Callable[[], Iterable[SessionEvent]]) -> None:
+        """Run one step of the session and append what it produces, as it is produced (a
+        persona's reply streams while it is generated)."""
+        with self._lock:
+            try:
+                for event in produce():
+                    self.messages.append(event)
+            except RecordingFailedError:
+                self.messages.close(
+                    Problem(
+                        AUDIT_UNAVAILABLE,
+                        "the audit log could not record this session's events, so the session "
+                        "has stopped: practice is never left unrecorded. Start a new session "
+                        "once the service is healthy again.",
+                    )
+                )
+                raise
+            finally:
+                if self.session.state is SessionState.ended:
+                    self.messages.close()
+
+
+class SessionNotFoundError(Exception):
+    pass
+
+
+class TooManySessionsError(Exception):
+    pass
+
+
+class PlanCache:
+    """Compiled policy plans by digest: a published version is immutable, so compile once."""
+
+    def __init__(self) -> None:
+        self._plans: dict[str, PolicyPlan] = {}
+        self._lock = threading.Lock()
+
+    def plan(
+        self, policy: Policy, digest: str, embedder: SentenceEmbedder | None = None
+    ) -> PolicyPlan:
+        with self._lock:
+            plan = self._plans.get(digest)
+            if plan is None:
+                plan = plan_policy(policy, embedder)
+                self._plans[digest] = plan
+            return plan
+
+
+class LiveSessions:
+    """Every live session of this process, the open-session limit per API key, and the caches
+    sessions start from."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        embedder: Callable[[], Embedder],
+        retain_finished: int = DEFAULT_RETAINED_FINISHED,
+    ) -> None:
+        self.limits = limits
+        self.plans = PlanCache()
+        self._make_embedder = embedder
+        self._embedder: Embedder | None = None
+        self.setup_lock = threading.Lock()
+        self._retain_finished = retain_finished
+        self._sessions: dict[str, LiveSession] = {}
+        self._starting: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_config(cls, config: ServerConfig) -> LiveSessions:
+        """Sessions of a service whose embeddings are cached beside its knowledge bases."""
+
+        def embedder() -> Embedder:
+            from knowledge_base import default_embedder
+
+            return default_embedder(config.knowledge_root / EMBEDDING_CACHE_FOLDER)
+
+        return cls(config.limits, embedder)
+
+    def embedder(self) -> Embedder:
+        """The sentence embedder (MiniLM) shared by semantic rules and personas; the model
+        itself loads on first use."""
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._make_embedder()
+            return self._embedder
+
+    def get(self, session_id: str) -> LiveSession:
+        with self._lock:
+            live = self._sessions.get(session_id)
+        if live is None:
+            raise SessionNotFoundError(f"no live session {session_id}")
+        return live
+
+    def open_count(self, key_id: str) -> int:
+        with self._lock:
+            return self._open_count(key_id)
+
+    @contextmanager
+    def slot(self, key_id: str) -> Iterator[None]:
+        """Hold one of `key_id`'s open-session places while a session is being set up."""
+        limit = self.limits.open_sessions_per_key
+        with self._lock:
+            if self._open_count(key_id) + self._starting.get(key_id, 0) >= limit:
+                raise TooManySessionsError(
+                    f"this API key already has {limit} open session(s); end one first"
+                )
+            self._starting[key_id] = self._starting.get(key_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._starting[key_id] -= 1
+                if not self._starting[key_id]:
+                    del self._starting[key_id]
+
+    def add(self, live: LiveSession) -> None:
+        with self._lock:
+            self._sessions[live.session_id] = live
+            self._forget_old_finished()
+
+    def close(self) -> None:
+        """End every running session as abandoned, so its record says how it stopped."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for live in sessions:
+            live.abandon()
+
+    def _open_count(self, key_id: str) -> int:
+        return sum(
+            1
+            for live in self._sessions.values()
+            if live.key_id == key_id and live.state in (SessionState.created, SessionState.active)
+        )
+
+    def _forget_old_finished(self) -> None:
+        finished = [
+            session_id for session_id, live in self._sessions.items() if live.messages.closed
+        ]
+        for session_id in finished[: max(len(finished) - self._retain_finished, 0)]:
+            del self._sessions[session_id]
