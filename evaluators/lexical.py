@@ -8,6 +8,7 @@ A recogniser revision (a partial that is not an extension) restarts the stream o
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -91,6 +92,10 @@ class Lexicon:
     def __init__(self, patterns: Sequence[LexicalPattern]) -> None:
         self.patterns: tuple[LexicalPattern, ...] = tuple(patterns)
         self._database: hyperscan.Database | None = None
+        # The database's one scratch space serves one scan at a time, and the service drives
+        # sessions from several threads; a scan takes microseconds, so a lock costs little.
+        # (python-hyperscan crashes when a stream is closed with a scratch of its own.)
+        self._scanning = threading.Lock()
         if self.patterns:
             try:
                 self._database = _compile(self.patterns, _MODE)
@@ -99,14 +104,17 @@ class Lexicon:
                 raise
 
     def open_scanner(self) -> UtteranceScanner:
-        return UtteranceScanner(self._database)
+        return UtteranceScanner(self._database, self._scanning)
 
 
 class UtteranceScanner:
     """Streams one utterance's partial transcripts through the lexicon."""
 
-    def __init__(self, database: hyperscan.Database | None) -> None:
+    def __init__(
+        self, database: hyperscan.Database | None, scanning: threading.Lock | None = None
+    ) -> None:
         self._database = database
+        self._scanning = scanning or threading.Lock()
         self._stream: Any = None
         self._text = ""
         self._encoded = b""
@@ -139,20 +147,23 @@ class UtteranceScanner:
         if not delta:
             return []
         self._encoded += delta.encode("utf-8")
-        self._stream.scan(delta.encode("utf-8"), match_event_handler=self._handler)
+        with self._scanning:
+            self._stream.scan(delta.encode("utf-8"), match_event_handler=self._handler)
         return self._collect()
 
     def close(self) -> list[LexicalHit]:
         """End the utterance: flush matches that waited for a word boundary."""
         if self._stream is None:
             return []
-        self._stream.__exit__(None, None, None)
+        with self._scanning:
+            self._stream.__exit__(None, None, None)
         self._stream = None
         return self._collect()
 
     def _restart(self) -> None:
         if self._stream is not None:
-            self._stream.__exit__(None, None, None)
+            with self._scanning:
+                self._stream.__exit__(None, None, None)
         assert self._database is not None
         self._stream = self._database.stream(match_event_handler=self._handler)
         self._stream.__enter__()

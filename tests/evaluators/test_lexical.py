@@ -200,3 +200,25 @@ def test_reassuring_idioms_are_not_negations(plan, text: str) -> None:  # type: 
 @pytest.mark.parametrize("text", ["I refused to call it risk-free", "we avoided any guarantee"])
 def test_inflected_negating_verbs(plan, text: str) -> None:  # type: ignore[no-untyped-def]
     assert rules_fired(plan, text) == []
+
+
+def test_scanners_of_one_lexicon_can_run_in_many_threads_at_once() -> None:
+    """The service drives sessions from a thread pool: each thread needs its own scratch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = ["guarantee", "risk free", "no side effects"]
+    lexicon = Lexicon([LexicalPattern("r", "phrases", i, w, False) for i, w in enumerate(words)])
+    text = "I guarantee it is risk free and has no side effects at all "
+
+    def speak(_: int) -> int:
+        found = 0
+        for _ in range(50):
+            scanner = lexicon.open_scanner()
+            for end in range(1, len(text) + 1):
+                scanner.feed(text[:end])
+            scanner.close()
+            found += len(scanner.hits)
+        return found
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(speak, range(16))) == [150] * 16
