@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.semantic_accuracy
 	$(BIN)/python -m bench.kb_bench
 	$(BIN)/python -m bench.persona_latency
+	$(BIN)/python -m bench.load_sessions
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

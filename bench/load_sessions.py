@@ -4,8 +4,9 @@ A uvicorn server runs in its own process on a fresh data folder with the pharma 
 published. Each simulated learner (one API key each) creates a session, opens its WebSocket and
 speaks four lines of the pack's sample transcripts word by word at speaking pace (one partial
 every 0.4 s, about 150 words a minute), then the final, then ends the session. Measured:
-  - flag latency: from sending the partial or final that completes a breach to receiving its
-    `flag.raised` event, p50/p99;
+  - flag latency: from sending the partial or final whose processing raised a flag (the
+    server echoes each utterance before the flags it raises) to receiving the `flag.raised`
+    event, p50/p99;
   - CPU use of the server process (user + system time over wall time, 2 cores = 200 %);
   - audit records written (counted in the database after the run) against the durable events
     the clients received (must be equal).
@@ -93,6 +94,7 @@ async def _learner(
 
         async def listen() -> None:
             nonlocal durable
+            current: tuple[str, int | None] | None = None
             async for raw in socket_:
                 message = json.loads(raw)
                 event = message.get("event")
@@ -100,11 +102,14 @@ async def _learner(
                     continue
                 if event["type"] not in TRANSIENT:
                     durable += 1
-                if event["type"] == "flag.raised":
-                    finding = event["finding"]
-                    started = sent.get((finding["utterance_id"], finding.get("revision")))
-                    if started is not None:
-                        latencies.append((time.perf_counter() - started) * 1000)
+                if event["type"] == "utterance.partial":
+                    current = (event["utterance_id"], event["revision"])
+                elif event["type"] == "utterance.final":
+                    current = (event["utterance_id"], None)
+                elif event["type"] == "flag.raised" and current in sent:
+                    # A flag follows the echo of the message whose processing raised it, even
+                    # when it names an earlier utterance (a claim left unbalanced).
+                    latencies.append((time.perf_counter() - sent[current]) * 1000)
                 if event["type"] == "session.ended":
                     return
 
