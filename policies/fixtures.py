@@ -35,9 +35,16 @@ FIXTURES_FOLDER = "tests"
 FIXTURE_SUFFIXES = (".yaml", ".yml")
 
 
+MAX_LINE_CHARS = 10_000  # the session loop's limit for one utterance (engine.inputs)
+
+
 def _spoken(text: str) -> str:
     if not text.strip():
         raise ValueError("the line is empty; write what was said")
+    if len(text) > MAX_LINE_CHARS:
+        raise ValueError(
+            f"the line has {len(text)} characters; one utterance may have {MAX_LINE_CHARS}"
+        )
     return text
 
 

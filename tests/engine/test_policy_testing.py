@@ -431,3 +431,20 @@ def test_leaving_out_one_expectation_is_exactly_one_unexpected_finding(
     assert mismatch.kind is MismatchKind.unexpected_finding
     assert mismatch.actual is not None
     assert mismatch.actual.startswith(f"{dropped.rule} at turn {dropped.turn}")
+
+
+def test_a_fixture_line_longer_than_an_utterance_may_be_is_a_located_error() -> None:
+    from policies import DocumentError, parse_policy
+    from policies.fixtures import MAX_LINE_CHARS, parse_fixture
+
+    policy = parse_policy(
+        "policy: p\nversion: 1\nguardrails:\n  - id: a\n    match: {phrases: [x]}\n"
+    )
+    text = (
+        "name: too long\ntranscript:\n  - learner: "
+        + "a" * (MAX_LINE_CHARS + 1)
+        + "\nexpect:\n  passed: true\n"
+    )
+    with pytest.raises(DocumentError) as raised:
+        parse_fixture(text, policy, "long.yaml")
+    assert "long.yaml:3" in str(raised.value) and "10000" in str(raised.value)
