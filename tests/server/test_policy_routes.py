@@ -183,4 +183,5 @@ def test_hostile_documents_are_422_not_a_server_error(
     )
     assert response.status_code == 422
     [issue] = response.json()["error"]["issues"]
-    assert (issue["source"], issue["line"], issue["field"]) == ("long.yaml", 3, "transcript[0].learner")
+    assert (issue["source"], issue["line"]) == ("long.yaml", 3)
+    assert issue["field"] == "transcript[0].learner"
