@@ -13,7 +13,6 @@ from fastapi import APIRouter, Body, Depends, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from engine.inputs import MAX_UTTERANCE_CHARS
 from engine.planning import plan_policy, uses_semantic_matching
 from engine.policy_test_report import PolicyTestReport
 from engine.policy_testing import GroundingKnowledge, run_policy_tests
@@ -265,7 +264,6 @@ def run_fixtures(
         except RecursionError:
             issues.append(_too_deep(name))
             continue
-        issues += _overlong_lines(loaded)
         fixtures.append(loaded)
     if issues:
         return _issues_response("a fixture is invalid", issues)
@@ -283,24 +281,6 @@ def run_fixtures(
 
 def _too_deep(source: str) -> DocumentIssue:
     return DocumentIssue(source, 1, 1, (), "the YAML is nested too deeply to read")
-
-
-def _overlong_lines(loaded: LoadedFixture) -> list[DocumentIssue]:
-    """Transcript lines longer than one utterance may be: a session would refuse them."""
-    return [
-        DocumentIssue(
-            str(loaded.path),
-            number,
-            1,
-            ("transcript", index),
-            f"the line has {len(line.text)} characters; an utterance has at most "
-            f"{MAX_UTTERANCE_CHARS}",
-        )
-        for index, (line, number) in enumerate(
-            zip(loaded.fixture.transcript, loaded.line_numbers, strict=True)
-        )
-        if len(line.text) > MAX_UTTERANCE_CHARS
-    ]
 
 
 def _fixture_name(name: str) -> bool:
