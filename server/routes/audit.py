@@ -32,8 +32,7 @@ from starlette.background import BackgroundTask
 from audit import BundleError, RecordStore, export_bundle, format_timestamp
 from audit.bundle import zip_bundle
 from server.auth import Principal, Role
-from server.errors import ApiError
-from server.routes.policies import ErrorBody
+from server.errors import ApiError, ErrorBody
 from server.security import require, service_state
 from server.state import ServiceState
 

@@ -16,8 +16,7 @@ from pydantic import BaseModel, Field
 
 from knowledge_base import KnowledgeBase, KnowledgeBaseError, Passage, open_knowledge_base
 from server.auth import Principal, Role
-from server.errors import ApiError
-from server.routes.policies import ErrorBody
+from server.errors import ApiError, ErrorBody
 from server.security import require, service_state
 from server.state import ServiceState
 

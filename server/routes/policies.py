@@ -22,7 +22,7 @@ from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
 from policies import DocumentError, DocumentIssue
 from policies.fixtures import FIXTURE_SUFFIXES, LoadedFixture, parse_fixture
 from server.auth import Principal, Role
-from server.errors import ApiError, error_body
+from server.errors import ApiError, ErrorBody, error_body
 from server.policy_registry import PolicyConflictError, PolicyNotFoundError, StoredPolicy
 from server.security import require, service_state
 from server.state import ServiceState
@@ -55,15 +55,6 @@ class IssuesError(BaseModel):
 
 class IssuesBody(BaseModel):
     error: IssuesError
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
 
 
 class DraftRequest(BaseModel):
