@@ -3,7 +3,8 @@
 Every session event becomes a record: a DSSE envelope (Ed25519, securesystemslib key ids)
 over the RFC 8785 canonical JSON of the event and its place in the log (global `seq`,
 per-session `session_seq`, digest of the session's previous record). `AuditLog` writes
-records durably to a `RecordStore` (SQLite by default) or raises `AuditWriteError` so the
+records durably to a `RecordStore` (SQLite by default, PostgreSQL for several replicas;
+`open_record_store` picks one from a path or URL) or raises `AuditWriteError` so the
 session can fail closed; `export_bundle` writes a signed bundle that `verify_bundle`
 checks offline.
 
@@ -27,6 +28,7 @@ from audit.errors import (
 from audit.keys import PublicKey, SigningKey
 from audit.log import AppendedRecord, AuditLog
 from audit.outbox import OutboxMessage, OutboxRequest, OutboxStore, message_id
+from audit.postgres_store import PostgresRecordStore
 from audit.problems import Code, Problem, VerificationReport
 from audit.records import (
     RECORD_PAYLOAD_TYPE,
@@ -38,6 +40,7 @@ from audit.records import (
 )
 from audit.sqlite_store import SQLiteRecordStore
 from audit.store import RecordStore, SessionHead, StoredRecord, StoreTransaction
+from audit.stores import open_record_store
 from audit.timefmt import format_timestamp, parse_timestamp
 from audit.verify import verify_bundle
 
@@ -60,6 +63,7 @@ __all__ = [
     "OutboxRequest",
     "OutboxStore",
     "PolicyRef",
+    "PostgresRecordStore",
     "Problem",
     "PublicKey",
     "RecordError",
@@ -79,6 +83,7 @@ __all__ = [
     "format_timestamp",
     "message_id",
     "open_envelope",
+    "open_record_store",
     "pae",
     "parse_timestamp",
     "record_digest",

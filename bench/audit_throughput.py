@@ -1,12 +1,19 @@
-"""Audit throughput: durable signed appends/s to SQLite and bundle verification records/s.
+"""Audit throughput: durable signed appends/s (SQLite and PostgreSQL) and verification records/s.
 
-Run: ``python -m bench.audit_throughput`` (about 30-60 s). Prints a table and writes
+Run: ``python -m bench.audit_throughput`` (about 45-75 s). Prints a table and writes
 bench/results/audit_throughput.json.
 
 Next to the audit figures it measures their parts on the same machine in the same run
 (Ed25519 signing alone, Ed25519 verification alone, a bare SQLite insert with fsync per
-commit) so the ratios show where the time goes. Budget (DESIGN.md): >= 5,000 signed
-durable records/s, verification >= 20,000 records/s, on 2 CPU cores.
+commit, a bare PostgreSQL insert per commit) so the ratios show where the time goes.
+Budget (DESIGN.md): >= 5,000 signed durable records/s, verification >= 20,000 records/s,
+on 2 CPU cores.
+
+The PostgreSQL figures use the server at ``PROCTOR_BENCH_POSTGRES`` (default: the local test
+server, postgresql://postgres@127.0.0.1:5432/test), in a throwaway schema dropped afterwards;
+if no server answers they are skipped with a note. The server's durability settings
+(fsync, synchronous_commit) are recorded with them: with either off the figures say nothing
+about durable appends.
 """
 
 from __future__ import annotations
@@ -14,19 +21,25 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import psycopg
 from cryptography.hazmat.backends.openssl import backend as openssl_backend
 
 from audit import (
     RECORD_PAYLOAD_TYPE,
     AuditLog,
     PolicyRef,
+    PostgresRecordStore,
+    RecordStore,
     SigningKey,
     SQLiteRecordStore,
     canonical_json,
@@ -41,6 +54,7 @@ APPEND_SECONDS = 3.0
 VERIFY_RECORDS = 20_000
 BUDGET_APPEND = 5_000.0
 BUDGET_VERIFY = 20_000.0
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def sample_event(n: int) -> dict[str, Any]:
@@ -114,8 +128,16 @@ def timed(run: Callable[[], int], min_seconds: float) -> dict[str, float]:
 
 
 def bench_appends(workdir: Path, key: SigningKey, batch: int) -> dict[str, float]:
-    """Durable signed appends: `batch` events per AuditLog.append (one transaction)."""
-    with SQLiteRecordStore(workdir / f"append-{batch}.db") as store:
+    """Durable signed appends to SQLite: `batch` events per AuditLog.append."""
+    return bench_log_appends(SQLiteRecordStore(workdir / f"append-{batch}.db"), key, batch)
+
+
+def bench_log_appends(
+    opened: AbstractContextManager[RecordStore], key: SigningKey, batch: int
+) -> dict[str, float]:
+    """Durable signed appends: `batch` events per AuditLog.append (one transaction), from
+    one thread, so each call waits for its own commit."""
+    with opened as store:
         log = AuditLog(store, key)
         counter = iter(range(10**9))
 
@@ -170,6 +192,65 @@ def bench_bare_sqlite(workdir: Path, rows_per_commit: int) -> dict[str, float]:
         conn.close()
 
 
+@contextmanager
+def postgres_schema(server: str) -> Iterator[str]:
+    """A throwaway schema on `server`; yields a URL whose connections use it."""
+    schema = f"proctor_bench_{secrets.token_hex(6)}"
+    with psycopg.connect(server, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(server, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def postgres_settings(server: str) -> dict[str, str]:
+    """Server version and the settings that decide whether a commit is durable."""
+    with psycopg.connect(server, autocommit=True, connect_timeout=3) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
+        }
+
+
+def bench_bare_postgres(url: str, rows_per_commit: int) -> dict[str, float]:
+    """Plain INSERTs of record-sized rows, one transaction each, no signing, no triggers."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bare (seq BIGSERIAL PRIMARY KEY, line BYTEA NOT NULL)")
+        row = (b"x" * 750,)
+
+        def commits() -> int:
+            with conn.transaction(), conn.cursor() as cursor:
+                cursor.executemany("INSERT INTO bare (line) VALUES (%s)", [row] * rows_per_commit)
+            return rows_per_commit
+
+        return timed(commits, 2.0)
+
+
+def bench_postgres(key: SigningKey) -> tuple[dict[str, Any], dict[str, Any]]:
+    """PostgreSQL appends at batch 1, 8, 64 and a bare insert peer; empty with a note in the
+    settings if no server answers."""
+    server = os.environ.get("PROCTOR_BENCH_POSTGRES", DEFAULT_POSTGRES)
+    try:
+        settings: dict[str, Any] = postgres_settings(server)
+    except psycopg.Error as exc:
+        note = f"PostgreSQL figures skipped: no server answers ({type(exc).__name__}: {exc})"
+        print(note)
+        return {}, {"skipped": note}
+    results: dict[str, Any] = {}
+    for batch in (1, 8, 64):
+        with postgres_schema(server) as url:
+            results[f"postgres_append_batch_{batch}"] = bench_log_appends(
+                PostgresRecordStore(url), key, batch
+            )
+    for rows in (1, 64):
+        with postgres_schema(server) as url:
+            results[f"peer_postgres_insert_commit_{rows}"] = bench_bare_postgres(url, rows)
+    return results, settings
+
+
 def bench_verification(workdir: Path, key: SigningKey) -> dict[str, Any]:
     with SQLiteRecordStore(workdir / "verify.db") as store:
         log = AuditLog(store, key)
@@ -208,6 +289,8 @@ def main() -> None:
             "peer_sqlite_insert_fsync_64": bench_bare_sqlite(workdir, 64),
         }
         results["verification"] = bench_verification(workdir, key)
+    postgres_results, info["postgres"] = bench_postgres(key)
+    results.update(postgres_results)
     report = {
         "machine": info,
         "results": results,
@@ -243,18 +326,42 @@ def print_table(report: dict[str, Any]) -> None:
         ("bundle verification, worker processes", v["verify_auto_workers"]),
         ("  peer: Ed25519 verify only (1 core)", r["peer_ed25519_verify"]),
     ]
+    postgres = "postgres_append_batch_1" in r
+    if postgres:
+        pg = m["postgres"]
+        rows += [
+            (
+                "PostgreSQL: signed durable append, 1 record/tx",
+                r["postgres_append_batch_1"],
+            ),
+            ("PostgreSQL: signed durable append, batch of 8", r["postgres_append_batch_8"]),
+            ("PostgreSQL: signed durable append, batch of 64", r["postgres_append_batch_64"]),
+            ("  peer: bare PostgreSQL insert+commit, 1 row", r["peer_postgres_insert_commit_1"]),
+            ("  peer: bare PostgreSQL insert+commit, 64 rows", r["peer_postgres_insert_commit_64"]),
+        ]
     print(f"\n{'measure':<52}{'per second':>14}{'us each':>11}")
     for label, figures in rows:
         print(f"{label:<52}{figures['per_second']:>14,.0f}{figures['us_each']:>11.1f}")
+    if postgres:
+        print(
+            f"PostgreSQL {pg['server_version']} on the same machine: fsync={pg['fsync']}, "
+            f"synchronous_commit="
+            f"{pg['synchronous_commit']}, wal_sync_method={pg['wal_sync_method']}"
+        )
+    else:
+        print(m["postgres"]["skipped"])
     sign_us = r["peer_ed25519_sign"]["us_each"]
     verify_us = r["peer_ed25519_verify"]["us_each"]
     print("\nwhere the time goes:")
-    for batch in (1, 8, 64):
-        each = r[f"append_batch_{batch}"]["us_each"]
-        print(
-            f"  append batch {batch:>2}: {each:7.1f} us/record, of which signing "
-            f"{sign_us / each:5.0%}"
-        )
+    for prefix, name in (("", "SQLite"), ("postgres_", "PostgreSQL")):
+        if f"{prefix}append_batch_1" not in r:
+            continue
+        for batch in (1, 8, 64):
+            each = r[f"{prefix}append_batch_{batch}"]["us_each"]
+            print(
+                f"  {name} append batch {batch:>2}: {each:7.1f} us/record, of which signing "
+                f"{sign_us / each:5.0%}"
+            )
     print(
         f"  verification 1 process: {v['verify_1_process']['us_each']:.1f} us/record, "
         f"of which Ed25519 verify {verify_us / v['verify_1_process']['us_each']:.0%}"

@@ -51,3 +51,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
     monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
     yield attempts
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A connection URL to an empty schema of its own on the local PostgreSQL server."""
+    from tests.postgres import fresh_schema, server_answers
+
+    if not server_answers():
+        pytest.skip("no PostgreSQL server answers at the test URL")
+    with fresh_schema() as url:
+        yield url

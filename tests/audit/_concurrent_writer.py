@@ -1,4 +1,4 @@
-"""Worker for the multi-process append test (a module, so spawned processes can import it)."""
+"""Worker for the multi-process append tests (a module, so spawned processes can import it)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from audit import AuditLog, SigningKey, SQLiteRecordStore
-from tests.audit.helpers import POLICY, event
+from audit import AuditLog, PostgresRecordStore, SigningKey, SQLiteRecordStore
+from tests.audit.helpers import POLICY, AnyStore, event
 
 
 def batch_sizes(rounds: int) -> list[int]:
@@ -15,10 +15,18 @@ def batch_sizes(rounds: int) -> list[int]:
     return [1 + n % 3 for n in range(rounds)]
 
 
-def append_many(db: str, key_file: str, writer: int, rounds: int, start: Any) -> None:
+def open_patient(location: str) -> AnyStore:
+    """The store at `location` (a file path or a postgresql:// URL), waiting long for locks:
+    the test measures correctness under contention, not how fast a writer gives up."""
+    if location.startswith(("postgresql://", "postgres://")):
+        return PostgresRecordStore(location, lock_timeout=30.0)
+    return SQLiteRecordStore(Path(location), busy_timeout=30.0)
+
+
+def append_many(location: str, key_file: str, writer: int, rounds: int, start: Any) -> None:
     """After `start` (a barrier) releases, append batches to shared and own sessions."""
     key = SigningKey.load_or_create(Path(key_file))
-    with SQLiteRecordStore(Path(db), busy_timeout=30.0) as store:
+    with open_patient(location) as store:
         log = AuditLog(store, key)
         start.wait()
         for n, size in enumerate(batch_sizes(rounds)):

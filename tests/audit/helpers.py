@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from audit import AuditLog, PolicyRef
+from audit import AuditLog, PolicyRef, PostgresRecordStore, SQLiteRecordStore
 
 # The repository's sibling folder shared/ holds public test vectors (see its README).
 VECTORS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testvectors"
+
+# What the store fixtures hand out: either backend, with the outbox methods too.
+AnyStore = SQLiteRecordStore | PostgresRecordStore
 
 POLICY = PolicyRef(id="pharma-detailing-us", version=3, digest="ab" * 32)
 

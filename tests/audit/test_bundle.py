@@ -19,10 +19,11 @@ from audit import (
 )
 from audit.b64 import b64decode_strict
 from audit.canonical import canonical_json
-from tests.audit.helpers import POLICY, StepClock, event, fill
+from tests.audit.conftest import StoreFactory
+from tests.audit.helpers import POLICY, AnyStore, StepClock, event, fill
 
 
-def test_export_then_verify_ok(log: AuditLog, store: SQLiteRecordStore, tmp_path: Path) -> None:
+def test_export_then_verify_ok(log: AuditLog, store: AnyStore, tmp_path: Path) -> None:
     written = fill(log)
     summary = export_bundle(store, log.key, tmp_path / "out", "proctor.test/log", clock=StepClock())
     assert (summary.first_seq, summary.last_seq, summary.count, summary.sessions) == (
@@ -37,7 +38,7 @@ def test_export_then_verify_ok(log: AuditLog, store: SQLiteRecordStore, tmp_path
     assert report.keyids == [log.key.public_key.keyid]
 
 
-def test_layout_and_manifest(log: AuditLog, store: SQLiteRecordStore, tmp_path: Path) -> None:
+def test_layout_and_manifest(log: AuditLog, store: AnyStore, tmp_path: Path) -> None:
     fill(log, sessions=2, batches=2, batch=3)
     out = export_bundle(store, log.key, tmp_path / "out", "proctor.test", clock=StepClock()).path
     keyid = log.key.public_key.keyid
@@ -66,9 +67,7 @@ def test_layout_and_manifest(log: AuditLog, store: SQLiteRecordStore, tmp_path: 
     assert (out / "MANIFEST.json").read_text().startswith('{\n  "bundle_format": 1,\n')
 
 
-def test_refuses_non_empty_or_file_target(
-    log: AuditLog, store: SQLiteRecordStore, tmp_path: Path
-) -> None:
+def test_refuses_non_empty_or_file_target(log: AuditLog, store: AnyStore, tmp_path: Path) -> None:
     fill(log, batches=1)
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("keep me")
@@ -82,13 +81,13 @@ def test_refuses_non_empty_or_file_target(
     assert export_bundle(store, log.key, tmp_path / "empty", "o").count == 6
 
 
-def test_refuses_empty_range(store: SQLiteRecordStore, key: SigningKey, tmp_path: Path) -> None:
+def test_refuses_empty_range(store: AnyStore, key: SigningKey, tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="no records"):
         export_bundle(store, key, tmp_path / "out", "o")
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_partial_range_verifies(log: AuditLog, store: SQLiteRecordStore, tmp_path: Path) -> None:
+def test_partial_range_verifies(log: AuditLog, store: AnyStore, tmp_path: Path) -> None:
     fill(log)  # 24 records; sessions continue across the cut
     summary = export_bundle(store, log.key, tmp_path / "out", "o", first_seq=7, last_seq=18)
     assert (summary.first_seq, summary.last_seq, summary.count) == (7, 18, 12)
@@ -113,17 +112,15 @@ def test_rotated_keys_need_their_public_keys(tmp_path: Path) -> None:
 
 
 def test_export_from_read_only_store(
-    log: AuditLog, store: SQLiteRecordStore, tmp_path: Path
+    log: AuditLog, record_store_factory: StoreFactory, tmp_path: Path
 ) -> None:
     fill(log, batches=1)
-    with SQLiteRecordStore(store.path, read_only=True) as reader:
+    with record_store_factory(read_only=True) as reader:
         summary = export_bundle(reader, log.key, tmp_path / "out", "o")
     assert verify_bundle(summary.path).ok
 
 
-def test_refuses_range_beyond_the_head(
-    log: AuditLog, store: SQLiteRecordStore, tmp_path: Path
-) -> None:
+def test_refuses_range_beyond_the_head(log: AuditLog, store: AnyStore, tmp_path: Path) -> None:
     fill(log, batches=1)  # 6 records
     with pytest.raises(BundleError, match="store ended at seq 6, expected 9"):
         export_bundle(store, log.key, tmp_path / "out", "o", last_seq=9)

@@ -1,5 +1,9 @@
 """The outbox in the audit database: queued with its records, both or neither, and guarded by
-SQLite itself."""
+the database itself.
+
+Tests taking `store`/`log` run against SQLite and PostgreSQL; the ones opening a raw
+sqlite3 connection are SQLite's (their PostgreSQL twins are in test_postgres_store.py).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ from audit import (
     message_id,
 )
 from audit.sqlite_store import SCHEMA_VERSION
-from tests.audit.helpers import POLICY, StepClock, event
+from tests.audit.conftest import StoreFactory
+from tests.audit.helpers import POLICY, AnyStore, StepClock, event
 
 ESCALATION: dict[str, object] = {
     "type": "escalation.triggered",
@@ -52,9 +57,7 @@ def raw(store: SQLiteRecordStore) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def test_outbox_rows_are_written_with_their_records(
-    store: SQLiteRecordStore, log: AuditLog
-) -> None:
+def test_outbox_rows_are_written_with_their_records(store: AnyStore, log: AuditLog) -> None:
     log.append("session-0", POLICY, [event(0)])
     appended = log.append("session-0", POLICY, batch(), outbox=both_channels())
     messages = store.outbox_messages()
@@ -82,8 +85,9 @@ def test_outbox_rows_are_written_with_their_records(
 
 
 def test_a_failing_record_append_leaves_no_outbox_row(
-    store: SQLiteRecordStore, log: AuditLog
+    sqlite_store: SQLiteRecordStore, sqlite_log: AuditLog
 ) -> None:
+    store, log = sqlite_store, sqlite_log
     log.append("session-0", POLICY, [event(0)])
     with raw(store) as conn:
         conn.execute(
@@ -96,7 +100,10 @@ def test_a_failing_record_append_leaves_no_outbox_row(
     assert store.outbox_messages() == []
 
 
-def test_a_failing_outbox_insert_leaves_no_record(store: SQLiteRecordStore, log: AuditLog) -> None:
+def test_a_failing_outbox_insert_leaves_no_record(
+    sqlite_store: SQLiteRecordStore, sqlite_log: AuditLog
+) -> None:
+    store, log = sqlite_store, sqlite_log
     with raw(store) as conn:
         conn.execute(
             "CREATE TRIGGER refuse_legal BEFORE INSERT ON outbox "
@@ -111,7 +118,7 @@ def test_a_failing_outbox_insert_leaves_no_record(store: SQLiteRecordStore, log:
     assert [(m.channel, m.record_seq) for m in store.outbox_messages()] == [("ops", 2)]
 
 
-def test_bad_outbox_requests_write_nothing(store: SQLiteRecordStore, log: AuditLog) -> None:
+def test_bad_outbox_requests_write_nothing(store: AnyStore, log: AuditLog) -> None:
     with pytest.raises(AuditWriteError, match="event 3 of a batch of 3"):
         log.append("session-0", POLICY, batch(), outbox=[OutboxRequest(3, "ops")])
     with pytest.raises(AuditWriteError, match="empty channel"):
@@ -122,7 +129,7 @@ def test_bad_outbox_requests_write_nothing(store: SQLiteRecordStore, log: AuditL
     assert store.outbox_messages() == []
 
 
-def test_a_repeated_request_is_one_message(store: SQLiteRecordStore, log: AuditLog) -> None:
+def test_a_repeated_request_is_one_message(store: AnyStore, log: AuditLog) -> None:
     log.append("session-0", POLICY, batch(), outbox=[OutboxRequest(1, "ops")] * 2)
     assert [m.channel for m in store.outbox_messages()] == ["ops"]
 
@@ -140,8 +147,9 @@ def test_message_ids_are_stable_and_distinct() -> None:
 
 
 def test_only_delivery_columns_change_and_records_stay_append_only(
-    store: SQLiteRecordStore, log: AuditLog
+    sqlite_store: SQLiteRecordStore, sqlite_log: AuditLog
 ) -> None:
+    store, log = sqlite_store, sqlite_log
     log.append("session-0", POLICY, batch(), outbox=[OutboxRequest(1, "ops")])
     (message,) = store.outbox_messages()
     with raw(store) as conn:
@@ -170,7 +178,7 @@ def test_only_delivery_columns_change_and_records_stay_append_only(
     assert store.head() == 3
 
 
-def test_claims_lease_retry_and_deliver_once(store: SQLiteRecordStore, log: AuditLog) -> None:
+def test_claims_lease_retry_and_deliver_once(store: AnyStore, log: AuditLog) -> None:
     log.append("s", POLICY, batch(), outbox=both_channels())
     log.append("s", POLICY, batch(), outbox=[OutboxRequest(1, "compliance-team")])
     minute = timedelta(minutes=1)
@@ -231,16 +239,23 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path, key: SigningKey)
     conn.close()
 
 
-def test_a_closed_store_refuses_outbox_work(tmp_path: Path) -> None:
-    store = SQLiteRecordStore(tmp_path / "audit.db")
+def test_a_closed_store_refuses_outbox_work(record_store_factory: StoreFactory) -> None:
+    store = record_store_factory()
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.outbox_messages()
     with pytest.raises(StoreError, match="closed"):
         store.claim_due(T0, lease=timedelta(seconds=1), limit=1, channels=["ops"])
+    with pytest.raises(StoreError, match="closed"):
+        store.mark_delivered("msg_x", T0)
+    with pytest.raises(StoreError, match="closed"):
+        store.outbox_backlog()
 
 
-def test_payload_json_round_trips_as_stored(store: SQLiteRecordStore, log: AuditLog) -> None:
+def test_payload_json_round_trips_as_stored(
+    sqlite_store: SQLiteRecordStore, sqlite_log: AuditLog
+) -> None:
+    store, log = sqlite_store, sqlite_log
     log.append("s", POLICY, batch(), outbox=[OutboxRequest(1, "ops")])
     with raw(store) as conn:
         (text,) = conn.execute("SELECT payload FROM outbox").fetchone()
