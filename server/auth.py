@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-import sqlite3
-import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+
+from server.service_db import Dialect, ServiceDatabase
 
 
 class Role(StrEnum):
@@ -34,7 +36,7 @@ class Principal:
     subject: str
 
 
-_SCHEMA = """
+_TABLE = """
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
     key_sha256 TEXT NOT NULL,
@@ -44,6 +46,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_at TEXT
 )
 """
+# The same table on both: timestamps stay ISO-8601 text so rows read back identically.
+_SCHEMA: Mapping[Dialect, Sequence[str]] = {"sqlite": [_TABLE], "postgres": [_TABLE]}
+
+# What `create` issues: `secrets.token_hex(6)`. Anything else names no key, and is refused before
+# it reaches the database (PostgreSQL rejects text with NUL in it, which a caller can send).
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def _digest(key: str) -> str:
@@ -51,36 +59,35 @@ def _digest(key: str) -> str:
 
 
 class ApiKeyStore:
-    """API keys in the service database (SQLite)."""
+    """API keys in the service database: a SQLite path or a PostgreSQL URL (see service_db)."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute(_SCHEMA)
+    def __init__(self, location: str | Path) -> None:
+        self._db = ServiceDatabase.open(location)
+        self._db.create_schema(_SCHEMA)
+
+    @classmethod
+    def open(cls, location: str | Path) -> ApiKeyStore:
+        return cls(location)
 
     def create(self, role: Role, subject: str) -> tuple[Principal, str]:
         """A new key for `subject`; the returned secret is never stored or shown again."""
         key_id = secrets.token_hex(6)
         key = f"pk_{key_id}_{secrets.token_urlsafe(24)}"
-        with self._lock:
-            self._connection.execute(
-                "INSERT INTO api_keys (key_id, key_sha256, role, subject, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key_id, _digest(key), role.value, subject, datetime.now(UTC).isoformat()),
-            )
+        self._db.execute(
+            "INSERT INTO api_keys (key_id, key_sha256, role, subject, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key_id, _digest(key), role.value, subject, datetime.now(UTC).isoformat()),
+        )
         return Principal(key_id, role, subject), key
 
     def authenticate(self, key: str) -> Principal | None:
         parts = key.split("_", 2)
-        if len(parts) != 3 or parts[0] != "pk":
+        if len(parts) != 3 or parts[0] != "pk" or not _KEY_ID.fullmatch(parts[1]):
             return None
-        with self._lock:
-            row = self._connection.execute(
-                "SELECT key_sha256, role, subject, revoked_at FROM api_keys WHERE key_id = ?",
-                (parts[1],),
-            ).fetchone()
+        row = self._db.execute(
+            "SELECT key_sha256, role, subject, revoked_at FROM api_keys WHERE key_id = ?",
+            (parts[1],),
+        ).one()
         if row is None or row[3] is not None:
             return None
         if not hmac.compare_digest(row[0], _digest(key)):
@@ -88,13 +95,13 @@ class ApiKeyStore:
         return Principal(parts[1], Role(row[1]), row[2])
 
     def revoke(self, key_id: str) -> bool:
-        with self._lock:
-            cursor = self._connection.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                (datetime.now(UTC).isoformat(), key_id),
-            )
-        return cursor.rowcount == 1
+        if not _KEY_ID.fullmatch(key_id):
+            return False
+        result = self._db.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+            (datetime.now(UTC).isoformat(), key_id),
+        )
+        return result.rowcount == 1
 
     def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+        self._db.close()

@@ -25,13 +25,13 @@ class ServiceState:
         config.ensure()
         store = SQLiteRecordStore(config.audit_db)
         key = SigningKey.load_or_create(config.signing_key)
-        keys = ApiKeyStore(config.service_db)
+        keys = ApiKeyStore.open(config.service_db)
         return cls(
             config,
             keys,
             store,
             AuditLog(store, key),
-            PolicyRegistry(config.service_db),
+            PolicyRegistry.open(config.service_db),
             LiveSessions.for_config(config),
         )
 
