@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from audit.commit_queue import CommitQueue
 from audit.errors import AuditWriteError
 from audit.keys import SigningKey
 from audit.outbox import OutboxRequest, build_messages
 from audit.records import PolicyRef, RecordPayload, encode_record, record_digest
-from audit.store import RecordStore, StoredRecord
+from audit.store import RecordStore, SessionHead, StoredRecord, StoreTransaction
 from audit.timefmt import format_timestamp, utc_now
 
 
@@ -51,6 +52,7 @@ class AuditLog:
         self._store = store
         self._key = key
         self._clock = clock if clock is not None else utc_now
+        self._commits = CommitQueue(self._write)
 
     @property
     def key(self) -> SigningKey:
@@ -68,6 +70,8 @@ class AuditLog:
 
         `outbox` asks for messages announcing some of these records on channels; they are
         queued in the same transaction (see `audit.outbox.build_message` for their body).
+        Appends made at the same moment from several threads share one transaction
+        (`audit.commit_queue`); each still succeeds or fails on its own.
 
         Raises `AuditWriteError`, with the cause in its message and as ``__cause__``, if any
         part fails (invalid event, bad outbox request, unwritable or locked database, closed
@@ -77,53 +81,99 @@ class AuditLog:
             if outbox:
                 raise AuditWriteError("outbox messages need records to announce; none given")
             return []
-        try:
-            return self._append(session_id, policy, events, outbox)
-        except Exception as exc:
-            raise AuditWriteError(
-                f"audit records for session {session_id!r} were not written "
-                f"({len(events)} event(s)): {type(exc).__name__}: {exc}"
-            ) from exc
+        return self._commits.submit(_AppendRequest(session_id, policy, events, outbox))
 
-    def _append(
-        self,
-        session_id: str,
-        policy: PolicyRef,
-        events: Sequence[Mapping[str, Any]],
-        outbox: Sequence[OutboxRequest],
-    ) -> list[AppendedRecord]:
+    def _write(self, requests: Sequence[_AppendRequest]) -> list[list[AppendedRecord] | Exception]:
+        """Write `requests` in one transaction: a request that cannot be encoded fails alone;
+        a transaction that fails fails them all."""
+        outcomes: list[list[AppendedRecord] | Exception] = []
+        try:
+            with self._store.transaction() as tx:
+                chains = _Chains(tx)
+                for request in requests:
+                    try:
+                        rows = self._encode(request, chains)
+                        messages = build_messages(
+                            rows, request.policy, request.events, request.outbox
+                        )
+                    except Exception as exc:
+                        outcomes.append(_write_error(request, exc))
+                        continue
+                    tx.append(rows)
+                    if messages:
+                        tx.enqueue(messages)
+                    chains.extend(request.session_id, rows)
+                    outcomes.append([AppendedRecord(r.seq, r.session_seq, r.digest) for r in rows])
+        except Exception as exc:
+            return [_write_error(request, exc) for request in requests]
+        return outcomes
+
+    def _encode(self, request: _AppendRequest, chains: _Chains) -> list[StoredRecord]:
+        """Sign `request`'s events as the records that continue the log and its session."""
+        seq = chains.seq
+        session_seq, prev = chains.session_position(request.session_id)
         rows: list[StoredRecord] = []
-        with self._store.transaction() as tx:
-            seq = tx.head()
-            head = tx.session_head(session_id)
-            session_seq, prev = (0, None) if head is None else (head.session_seq + 1, head.digest)
-            for event in events:
-                seq += 1
-                timestamp = format_timestamp(self._clock())
-                payload = RecordPayload(
+        for event in request.events:
+            seq += 1
+            timestamp = format_timestamp(self._clock())
+            payload = RecordPayload(
+                seq=seq,
+                session_id=request.session_id,
+                session_seq=session_seq,
+                prev=prev,
+                policy=request.policy,
+                timestamp=timestamp,
+                event=dict(event),
+            )
+            line = encode_record(payload, self._key)
+            digest = record_digest(line)
+            rows.append(
+                StoredRecord(
                     seq=seq,
-                    session_id=session_id,
+                    session_id=request.session_id,
                     session_seq=session_seq,
-                    prev=prev,
-                    policy=policy,
-                    timestamp=timestamp,
-                    event=dict(event),
+                    digest=digest,
+                    line=line,
+                    recorded_at=timestamp,
                 )
-                line = encode_record(payload, self._key)
-                digest = record_digest(line)
-                rows.append(
-                    StoredRecord(
-                        seq=seq,
-                        session_id=session_id,
-                        session_seq=session_seq,
-                        digest=digest,
-                        line=line,
-                        recorded_at=timestamp,
-                    )
-                )
-                session_seq += 1
-                prev = digest
-            tx.append(rows)
-            if outbox:
-                tx.enqueue(build_messages(rows, policy, events, outbox))
-        return [AppendedRecord(r.seq, r.session_seq, r.digest) for r in rows]
+            )
+            session_seq += 1
+            prev = digest
+        return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _AppendRequest:
+    session_id: str
+    policy: PolicyRef
+    events: Sequence[Mapping[str, Any]]
+    outbox: Sequence[OutboxRequest]
+
+
+class _Chains:
+    """The log's head and the heads of the sessions a transaction has touched so far."""
+
+    def __init__(self, tx: StoreTransaction) -> None:
+        self._tx = tx
+        self.seq = tx.head()
+        self._sessions: dict[str, SessionHead | None] = {}
+
+    def session_position(self, session_id: str) -> tuple[int, str | None]:
+        """The next session_seq of `session_id` and the digest its next record chains to."""
+        if session_id not in self._sessions:
+            self._sessions[session_id] = self._tx.session_head(session_id)
+        head = self._sessions[session_id]
+        return (0, None) if head is None else (head.session_seq + 1, head.digest)
+
+    def extend(self, session_id: str, rows: Sequence[StoredRecord]) -> None:
+        self.seq = rows[-1].seq
+        self._sessions[session_id] = SessionHead(rows[-1].session_seq, rows[-1].digest)
+
+
+def _write_error(request: _AppendRequest, cause: Exception) -> AuditWriteError:
+    error = AuditWriteError(
+        f"audit records for session {request.session_id!r} were not written "
+        f"({len(request.events)} event(s)): {type(cause).__name__}: {cause}"
+    )
+    error.__cause__ = cause
+    return error

@@ -1,0 +1,119 @@
+"""Group commit: appends that arrive together share one transaction and one fsync.
+
+Under load, many sessions append at once. Writing each in its own transaction serialises
+them on the store's write lock, one fsync each, and in CPython every thread that waits for
+that lock also competes for the GIL with the thread holding it, so the queue grows faster
+than it drains. A `CommitQueue` lets the threads that are waiting at the same moment go
+through together: the first to arrive becomes the leader and writes every request queued
+by then in a single call; the others sleep until their outcome is settled. When the leader
+finishes and more requests have queued meanwhile, it hands the lead to the oldest of them.
+
+With one caller at a time nothing is batched and nothing waits: the caller leads at once.
+Each request keeps its own outcome, so a request the writer refuses (an event that cannot
+be encoded, say) fails alone; a failed transaction fails every request it held, none of
+which was written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+Request = TypeVar("Request")
+Result = TypeVar("Result")
+
+#: Writes a batch in one transaction; returns one outcome per request, in order: the result,
+#: or the exception that request fails with. Raising fails the whole batch with that error.
+BatchWriter = Callable[[Sequence[Request]], list[Result | Exception]]
+
+
+class _Pending(Generic[Request, Result]):
+    """One caller's request, waiting for its outcome or to be made leader."""
+
+    __slots__ = ("leads", "outcome", "request", "settled", "wake")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.outcome: Result | Exception | None = None
+        self.settled = False
+        self.leads = False
+        self.wake = threading.Event()
+
+    def settle(self, outcome: Result | Exception) -> None:
+        self.outcome = outcome
+        self.settled = True
+        self.wake.set()
+
+    def promote(self) -> None:
+        self.leads = True
+        self.wake.set()
+
+
+class CommitQueue(Generic[Request, Result]):
+    """Runs `write` on batches of concurrently submitted requests, `max_batch` at most."""
+
+    def __init__(self, write: BatchWriter[Request, Result], *, max_batch: int = 256) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._write = write
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_Pending[Request, Result]] = []
+        self._leader_active = False
+
+    def submit(self, request: Request) -> Result:
+        """Write `request` (with whatever else is waiting) and return its result, or raise
+        the exception it failed with."""
+        pending: _Pending[Request, Result] = _Pending(request)
+        with self._lock:
+            self._queue.append(pending)
+            if not self._leader_active:
+                self._leader_active = True
+                pending.leads = True
+        while not pending.settled:
+            if pending.leads:
+                pending.leads = False
+                self._lead()
+            else:
+                pending.wake.wait()
+                pending.wake.clear()
+        outcome = pending.outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome  # type: ignore[return-value]  # settled with a Result
+
+    def _lead(self) -> None:
+        """Write one batch, settle it, then pass the lead on (or give it up)."""
+        with self._lock:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+        try:
+            outcomes = self._outcomes(batch)
+        except BaseException as interrupt:  # KeyboardInterrupt, SystemExit: nobody was written
+            for pending in batch:
+                pending.settle(RuntimeError(f"the write was interrupted: {interrupt!r}"))
+            self._pass_lead()
+            raise
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            pending.settle(outcome)
+        self._pass_lead()
+
+    def _outcomes(self, batch: Sequence[_Pending[Request, Result]]) -> list[Result | Exception]:
+        try:
+            outcomes = self._write([pending.request for pending in batch])
+        except Exception as failure:
+            return [failure] * len(batch)
+        if len(outcomes) != len(batch):
+            mismatch = RuntimeError(
+                f"the batch writer returned {len(outcomes)} outcomes for {len(batch)} requests"
+            )
+            return [mismatch] * len(batch)
+        return outcomes
+
+    def _pass_lead(self) -> None:
+        with self._lock:
+            if self._queue:
+                self._queue[0].promote()
+            else:
+                self._leader_active = False
