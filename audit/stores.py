@@ -26,9 +26,11 @@ _SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _POSTGRES_SCHEMES: Final = frozenset({"postgresql", "postgres"})
 
 
-def open_record_store(
-    location: str | Path, *, read_only: bool = False
-) -> SQLiteRecordStore | PostgresRecordStore:
+#: Every store `open_record_store` may return: a RecordStore that is also an OutboxStore.
+AnyRecordStore = SQLiteRecordStore | PostgresRecordStore
+
+
+def open_record_store(location: str | Path, *, read_only: bool = False) -> AnyRecordStore:
     """The store at `location`, opened (and set up if new, unless `read_only`)."""
     if isinstance(location, Path):
         return SQLiteRecordStore(location, read_only=read_only)

@@ -158,12 +158,12 @@ async def _run(base: str, keys: list[str], lines: list[str]) -> tuple[list[float
 
 
 def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
-    code = (
-        "import sys, uvicorn; from pathlib import Path; from server import ServerConfig, "
-        "create_app; uvicorn.run(create_app(ServerConfig(Path(sys.argv[1]))), "
-        "host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
+    proctor = Path(sys.executable).with_name("proctor")
+    server = subprocess.Popen(
+        [str(proctor), "serve", "--port", str(port)],
+        env={**os.environ, "PROCTOR_HOME": str(root)},
+        stdout=subprocess.DEVNULL,
     )
-    server = subprocess.Popen([sys.executable, "-c", code, str(root), str(port)])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -183,8 +183,10 @@ def measure(sessions: int) -> dict[str, Any]:
         server = _serve(root, port)
         try:
             cpu_before, wall_before = _cpu_seconds(server.pid), time.monotonic()
+            client_before = time.process_time()
             latencies, received = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines()))
             cpu = _cpu_seconds(server.pid) - cpu_before
+            client_cpu = time.process_time() - client_before
             wall = time.monotonic() - wall_before
         finally:
             server.terminate()
@@ -203,6 +205,7 @@ def measure(sessions: int) -> dict[str, Any]:
             "max": round(max(latencies), 2),
         },
         "server_cpu_percent": round(100 * cpu / wall, 1),
+        "client_cpu_percent": round(100 * client_cpu / wall, 1),
         "wall_seconds": round(wall, 1),
         "audit_records_written": records,
         "durable_events_received": sum(received),
@@ -229,15 +232,17 @@ def main() -> None:
         f"every {WORD_INTERVAL_S} s per session, pharma policy. Budget: 200 sessions, flag p99 "
         "<= 50 ms, audit records written = durable events received.",
         "",
-        "| sessions | flags | flag p50 ms | p99 ms | max ms | server CPU % | records written "
+        "| sessions | flags | flag p50 ms | p99 ms | max ms | server CPU % | client CPU % "
+        "| records written "
         "| durable events received |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency = run["flag_latency_ms"]
         lines.append(
             f"| {run['sessions']} | {run['flags']} | {latency['p50']} | {latency['p99']} | "
-            f"{latency['max']} | {run['server_cpu_percent']} | {run['audit_records_written']} | "
+            f"{latency['max']} | {run['server_cpu_percent']} | {run['client_cpu_percent']} | "
+            f"{run['audit_records_written']} | "
             f"{run['durable_events_received']} |"
         )
     (RESULTS / "load_sessions.md").write_text("\n".join(lines) + "\n")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from cli.home import ProctorHome
 from server.auth import ApiKeyStore, Role
@@ -13,20 +15,57 @@ from server.config import ServerConfig
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--port", type=int, default=8000)
+    _add_database_argument(parser)
+    parser.add_argument(
+        "--webhooks",
+        metavar="FILE",
+        type=Path,
+        help="YAML file of escalation webhook endpoints by channel (see docs/webhooks.md)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from audit import AuditError
+    from policies.documents import DocumentError
     from server import create_app
+    from server.service_db import ServiceDatabaseError
+    from server.serving import serve
+    from server.webhook_config import load_webhooks
 
-    config = ServerConfig(ProctorHome.from_environment().root)
-    print(f"Proctor on http://{args.host}:{args.port} (API docs at /docs); data in {config.root}")
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    try:
+        webhooks = load_webhooks(args.webhooks, os.environ) if args.webhooks else {}
+        config = ServerConfig(
+            ProctorHome.from_environment().root, webhooks=webhooks, database_url=args.database
+        )
+        app = create_app(config)
+    except DocumentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (AuditError, ServiceDatabaseError) as error:
+        print(f"error: cannot open the service's databases: {error}", file=sys.stderr)
+        return 2
+    where = "PostgreSQL" if config.database_url else str(config.root)
+    channels = ", ".join(sorted(webhooks)) or "none"
+    print(
+        f"Proctor on http://{args.host}:{args.port} (API docs at /docs); data in {where}; "
+        f"webhook channels: {channels}"
+    )
+    serve(app, args.host, args.port)
     return 0
 
 
+def _add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=os.environ.get("PROCTOR_DATABASE_URL"),
+        help="postgresql://... for the audit log, outbox, API keys and policies "
+        "(default: SQLite files in the Proctor home; env PROCTOR_DATABASE_URL)",
+    )
+
+
 def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_database_argument(parser)
     commands = parser.add_subparsers(dest="keys_command", required=True)
     create = commands.add_parser("create", help="issue an API key (shown once)")
     create.add_argument("--role", required=True, choices=[role.value for role in Role])
@@ -36,8 +75,14 @@ def add_key_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_keys(args: argparse.Namespace) -> int:
-    config = ServerConfig(ProctorHome.from_environment().root).ensure()
-    store = ApiKeyStore(config.service_db)
+    from server.service_db import ServiceDatabaseError
+
+    config = ServerConfig(ProctorHome.from_environment().root, database_url=args.database)
+    try:
+        store = ApiKeyStore.open(config.ensure().service_location)
+    except ServiceDatabaseError as error:
+        print(f"error: cannot open the service database: {error}", file=sys.stderr)
+        return 2
     try:
         if args.keys_command == "create":
             principal, key = store.create(Role(args.role), args.subject)

@@ -66,6 +66,9 @@ class DiskCache:
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A cache: a row lost in a power cut is recomputed, so commits need not wait for
+            # the disk (in WAL mode, NORMAL skips the fsync at commit).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS embedding ("
                 " model TEXT NOT NULL, text_sha256 TEXT NOT NULL, vector BLOB NOT NULL,"

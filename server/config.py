@@ -2,7 +2,10 @@
 
 Everything lives under one data folder (the Proctor home): the audit database, which also
 holds the webhook outbox so that an escalation and its delivery are committed together, the
-signing key, and the service database (API keys, policies, sessions).
+signing key, and the service database (API keys, policies, sessions). With `database_url`
+(a PostgreSQL URL) the audit log, the outbox, API keys and policies live in that database
+instead, so several service processes can share them; keys and knowledge bases stay in the
+data folder.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ class ServerConfig:
     limits: Limits = Limits()
     # channel (a policy's `notify` target) -> where its escalation webhooks are delivered
     webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
+    database_url: str | None = None
+
+    @property
+    def audit_location(self) -> str | Path:
+        """Where the audit log and outbox are stored: the database URL or the SQLite file."""
+        return self.database_url or self.audit_db
+
+    @property
+    def service_location(self) -> str | Path:
+        """Where API keys and policies are stored: the database URL or the SQLite file."""
+        return self.database_url or self.service_db
 
     @property
     def audit_db(self) -> Path:

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from engine import (
     FinalUtterance,
@@ -50,10 +49,13 @@ DEFAULT_RETAINED_FINISHED = 1000
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
-    """One numbered message to clients; `text` is its JSON, serialised once for every reader."""
+    """One numbered message to clients; `text` is its JSON, serialised once for every reader.
+
+    Only the text is kept: a live session retains every message for resuming clients, and
+    strings, unlike dicts, are invisible to the garbage collector, whose full passes over
+    hundreds of sessions' retained events would otherwise stall every session at once."""
 
     seq: int
-    event: dict[str, Any]
     text: str
 
 
@@ -102,7 +104,7 @@ class MessageLog:
         with self._lock:
             seq = len(self._messages) + 1
             text = json.dumps({"seq": seq, "event": data}, ensure_ascii=False)
-            message = OutgoingMessage(seq, data, text)
+            message = OutgoingMessage(seq, text)
             self._messages.append(message)
             wakeups = list(self._wakeups)
         for wakeup in wakeups:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audit import AuditLog, SigningKey, SQLiteRecordStore
+from audit import AuditLog, SigningKey, open_record_store
+from audit.stores import AnyRecordStore
 from server.auth import ApiKeyStore
 from server.config import ServerConfig
 from server.live import LiveSessions
@@ -15,7 +16,7 @@ from server.policy_registry import PolicyRegistry
 class ServiceState:
     config: ServerConfig
     keys: ApiKeyStore
-    audit_store: SQLiteRecordStore
+    audit_store: AnyRecordStore
     audit_log: AuditLog
     policies: PolicyRegistry
     live: LiveSessions
@@ -23,15 +24,15 @@ class ServiceState:
     @classmethod
     def open(cls, config: ServerConfig) -> ServiceState:
         config.ensure()
-        store = SQLiteRecordStore(config.audit_db)
+        store = open_record_store(config.audit_location)
         key = SigningKey.load_or_create(config.signing_key)
-        keys = ApiKeyStore.open(config.service_db)
+        keys = ApiKeyStore.open(config.service_location)
         return cls(
             config,
             keys,
             store,
             AuditLog(store, key),
-            PolicyRegistry.open(config.service_db),
+            PolicyRegistry.open(config.service_location),
             LiveSessions.for_config(config),
         )
 

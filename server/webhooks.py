@@ -41,6 +41,14 @@ USER_AGENT = "Proctor-Webhooks/1"
 _MAX_EXPONENT = 64  # 2**64 s is past any cap: keeps the power finite for huge attempt counts
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot receive webhooks, or None when it can."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"webhook url {url!r} is not an http(s) URL"
+    return None
+
+
 @dataclass(frozen=True)
 class WebhookEndpoint:
     """Where a channel's messages go and the Standard Webhooks secret (``whsec_...``) that
@@ -51,9 +59,9 @@ class WebhookEndpoint:
     timeout: float = 10.0
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"webhook url {self.url!r} is not an http(s) URL")
+        problem = url_problem(self.url)
+        if problem is not None:
+            raise ValueError(problem)
         if not self.secret.startswith("whsec_"):
             raise ValueError("a webhook secret is a Standard Webhooks secret: 'whsec_<base64>'")
         self.signer()  # an empty or undecodable secret fails here, not at the first delivery

@@ -1,4 +1,8 @@
-"""A real service on a temporary data folder, a real HTTP client, one API key per role."""
+"""A real service on a temporary data folder, a real HTTP client, one API key per role.
+
+Every test that uses `app` (or `client`) runs twice: with the embedded defaults (SQLite files
+in the data folder) and with its databases on the local PostgreSQL server (a schema of its
+own per test), skipped only where no server answers."""
 
 from __future__ import annotations
 
@@ -13,9 +17,18 @@ from server import ServerConfig, create_app
 from server.auth import Role
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The service's database URL: None for the embedded SQLite files."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
-def app(tmp_path: Path) -> FastAPI:
-    return create_app(ServerConfig(tmp_path / "home"))
+def app(tmp_path: Path, database: str | None) -> FastAPI:
+    return create_app(ServerConfig(tmp_path / "home", database_url=database))
 
 
 @pytest.fixture

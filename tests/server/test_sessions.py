@@ -191,8 +191,11 @@ def test_only_learners_start_sessions_and_a_learner_reads_only_their_own(
     assert missing.status_code == 404
 
 
-def test_open_sessions_per_key_are_limited_until_one_ends(tmp_path: Path) -> None:
-    app = create_app(ServerConfig(tmp_path / "home", Limits(open_sessions_per_key=2)))
+def test_open_sessions_per_key_are_limited_until_one_ends(
+    tmp_path: Path, database: str | None
+) -> None:
+    limits = Limits(open_sessions_per_key=2)
+    app = create_app(ServerConfig(tmp_path / "home", limits, database_url=database))
     publish(app)
     key = service(app).keys.create(Role.learner, "learner-1")[1]
     with TestClient(app) as client:
@@ -299,18 +302,18 @@ def test_the_audit_log_holds_exactly_the_durable_events_the_client_saw(
 
 
 def test_sessions_still_running_when_the_service_stops_are_recorded_as_abandoned(
-    tmp_path: Path,
+    tmp_path: Path, database: str | None
 ) -> None:
-    from audit import SQLiteRecordStore
+    from audit import open_record_store
 
-    config = ServerConfig(tmp_path / "home")
+    config = ServerConfig(tmp_path / "home", database_url=database)
     app = create_app(config)
     publish(app)
     key = service(app).keys.create(Role.learner, "learner-1")[1]
     public = service(app).audit_log.key.public_key
     with TestClient(app) as client:
         session_id = start(client, key)["session_id"]
-    with SQLiteRecordStore(config.audit_db) as store:
+    with open_record_store(config.audit_location) as store:
         events = [
             decode_record(record.line, {public.keyid: public}).event for record in store.records()
         ]

@@ -181,8 +181,11 @@ def test_invalid_messages_get_structured_errors_and_the_session_carries_on(
         assert after_end["error"]["code"] == "session_ended"
 
 
-def test_utterances_beyond_the_rate_limit_are_refused(tmp_path: Path) -> None:
-    app = create_app(ServerConfig(tmp_path / "home", Limits(utterances_per_second=0.01)))
+def test_utterances_beyond_the_rate_limit_are_refused(
+    tmp_path: Path, database: str | None
+) -> None:
+    limits = Limits(utterances_per_second=0.01)
+    app = create_app(ServerConfig(tmp_path / "home", limits, database_url=database))
     publish(app)
     key = service(app).keys.create(Role.learner, "learner-1")[1]
     with TestClient(app) as client:

@@ -362,11 +362,13 @@ def test_the_signature_covers_body_id_and_secret(
 
 
 def test_the_service_delivers_while_running_when_endpoints_are_configured(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, database: str | None
 ) -> None:
     receiver.up()
     endpoint = WebhookEndpoint(receiver.url, receiver.secret)
-    config = ServerConfig(tmp_path / "home", webhooks={"compliance-team": endpoint})
+    config = ServerConfig(
+        tmp_path / "home", webhooks={"compliance-team": endpoint}, database_url=database
+    )
     app = create_app(config)
     with TestClient(app):
         dispatcher = app.state.webhooks
