@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from server.config import ServerConfig
 from server.errors import install_error_handlers
+from server.live import LiveSessions
 from server.routes import audit, knowledge, meta, policies, sessions
 from server.state import ServiceState
 from server.webhooks import WebhookDispatcher
+
+log = logging.getLogger("proctor.sessions")
+
+
+async def end_idle_sessions(live: LiveSessions) -> None:
+    """Every so often, end the sessions nobody is speaking in any more (see `Limits`)."""
+    interval = min(max(live.limits.idle_session_seconds / 4, 0.05), 30.0)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            ended = await run_in_threadpool(live.end_idle)
+        except Exception:  # the next round tries again; the reaper must not die
+            log.exception("ending idle sessions failed")
+            continue
+        if ended:
+            log.info("ended %d idle session(s) as abandoned", ended)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -27,9 +47,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         app.state.webhooks = dispatcher
         if dispatcher is not None:
             dispatcher.start()
+        reaper = asyncio.create_task(end_idle_sessions(state.live))
         try:
             yield
         finally:
+            reaper.cancel()
+            with suppress(asyncio.CancelledError):
+                await reaper
             if dispatcher is not None:
                 dispatcher.stop()
             state.close()

@@ -25,6 +25,9 @@ class Limits:
     max_upload_bytes: int = 10 * 1024 * 1024
     utterances_per_second: float = 20.0
     open_sessions_per_key: int = 20
+    # A running session that receives nothing from its learner for this long is ended as
+    # abandoned, so a closed tab does not hold a session place and leaves a complete record.
+    idle_session_seconds: float = 30 * 60
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,7 @@ class LiveSession:
         self.messages = MessageLog()
         self._utterances = TokenBucket(limits.utterances_per_second)
         self._lock = threading.Lock()
+        self._last_input = time.monotonic()
 
     @property
     def session_id(self) -> str:
@@ -227,6 +228,10 @@ class LiveSession:
     @property
     def active(self) -> bool:
         return self.session.state is SessionState.active
+
+    def idle_for(self, now: float) -> float:
+        """Seconds since the learner last sent anything (or since the session was created)."""
+        return now - self._last_input
 
     def allow_utterance(self) -> bool:
         """Take one utterance from the session's rate budget; False when it is spent."""
@@ -267,6 +272,7 @@ class LiveSession:
     def _drive(self, produce: Callable[[], Iterable[SessionEvent]]) -> None:
         """Run one step of the session and append what it produces, as it is produced (a
         persona's reply streams while it is generated)."""
+        self._last_input = time.monotonic()
         with self._lock:
             try:
                 for event in produce():
@@ -384,6 +390,25 @@ class LiveSessions:
         with self._lock:
             self._sessions[live.session_id] = live
             self._forget_old_finished()
+
+    def idle(self, now: float | None = None) -> list[LiveSession]:
+        """Running sessions whose learner has sent nothing for the idle limit."""
+        moment = time.monotonic() if now is None else now
+        limit = self.limits.idle_session_seconds
+        with self._lock:
+            return [
+                live
+                for live in self._sessions.values()
+                if live.active and live.idle_for(moment) >= limit
+            ]
+
+    def end_idle(self) -> int:
+        """End idle sessions as abandoned; returns how many were ended."""
+        ended = 0
+        for live in self.idle():
+            live.abandon()
+            ended += not live.active
+        return ended
 
     def close(self) -> None:
         """End every running session as abandoned, so its record says how it stopped."""

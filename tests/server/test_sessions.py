@@ -7,6 +7,7 @@ socket or an SSE body) are shared with test_streaming.py.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -320,3 +321,37 @@ def test_sessions_still_running_when_the_service_stops_are_recorded_as_abandoned
     kinds = [event["type"] for event in events]
     assert kinds[0] == "session.started" and kinds[-2:] == ["score.computed", "session.ended"]
     assert events[-1]["reason"] == "abandoned" and events[-1]["session_id"] == session_id
+
+
+def test_a_session_nobody_speaks_in_is_ended_as_abandoned_and_frees_its_place(
+    tmp_path: Path, database: str | None
+) -> None:
+    limits = Limits(idle_session_seconds=0.4, open_sessions_per_key=2)
+    app = create_app(ServerConfig(tmp_path / "home", limits, database_url=database))
+    publish(app)
+    key = service(app).keys.create(Role.learner, "learner-1")[1]
+    with TestClient(app) as client:
+        idle = start(client, key)["session_id"]
+        talking = start(client, key)["session_id"]
+        with connect(client, talking, key) as socket:
+            receive_until(socket, event_type("session.started"))
+            for revision in range(12):  # speaks every 0.1 s for 1.2 s: never idle that long
+                socket.send_json(
+                    {
+                        "type": "utterance.partial",
+                        "utterance_id": "u1",
+                        "revision": revision,
+                        "text": "hello " * (revision + 1),
+                    }
+                )
+                time.sleep(0.1)
+            assert service(app).live.get(talking).active
+            ended = recorded_events(app, idle)[-1]
+            assert ended["type"] == "session.ended" and ended["reason"] == "abandoned"
+            third = start(client, key)  # the abandoned session no longer holds a place
+            assert third["session_id"] not in (idle, talking)
+            assert "session.ended" not in types_of(recorded_events(app, talking))
+
+
+def types_of(events: Iterable[Message]) -> list[str]:
+    return [event["type"] for event in events]
