@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audit.commit_queue import CommitQueue
 from audit.errors import AuditWriteError
 from audit.keys import SigningKey
 from audit.outbox import OutboxRequest, build_messages
 from audit.records import PolicyRef, RecordPayload, encode_record, record_digest
 from audit.store import RecordStore, SessionHead, StoredRecord, StoreTransaction
 from audit.timefmt import format_timestamp, utc_now
+from batching import Batcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ class AuditLog:
         self._store = store
         self._key = key
         self._clock = clock if clock is not None else utc_now
-        self._commits = CommitQueue(self._write)
+        self._commits = Batcher(self._write)
 
     @property
     def key(self) -> SigningKey:
@@ -71,7 +71,7 @@ class AuditLog:
         `outbox` asks for messages announcing some of these records on channels; they are
         queued in the same transaction (see `audit.outbox.build_message` for their body).
         Appends made at the same moment from several threads share one transaction
-        (`audit.commit_queue`); each still succeeds or fails on its own.
+        (`batching.Batcher`: group commit); each still succeeds or fails on its own.
 
         Raises `AuditWriteError`, with the cause in its message and as ``__cause__``, if any
         part fails (invalid event, bad outbox request, unwritable or locked database, closed

@@ -7,11 +7,13 @@ set, a missing file is an error instead of a download.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from batching import Batcher
 from knowledge_base.errors import KnowledgeBaseError
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_DIMENSION = 384
 
 _lock = threading.Lock()
-_encoding = threading.Lock()
 _model: Any = None
 
 
@@ -36,20 +37,35 @@ def minilm_model() -> Any:
 
 
 def encode(texts: Sequence[str]) -> NDArray[np.float32]:
-    """Unit-length float32 embeddings of `texts`. One batch at a time per process: torch
-    already spreads one batch over every core, so concurrent batches would only contend."""
+    """Unit-length float32 embeddings of `texts`.
+
+    One forward pass at a time per process: torch already spreads one batch over every core,
+    so concurrent passes would only contend. Texts that callers ask for at the same moment
+    (several sessions' utterances ending together) go through in one pass, which costs
+    little more than a single sentence, instead of queueing for a pass each."""
+    return _together.submit(tuple(texts))
+
+
+def _encode_batch(requests: Sequence[tuple[str, ...]]) -> list[NDArray[np.float32] | Exception]:
     import numpy as np
 
     model = minilm_model()
-    with _encoding:
-        vectors = model.encode(
-            list(texts),
+    texts = [text for request in requests for text in request]
+    vectors = np.asarray(
+        model.encode(
+            texts,
             batch_size=32,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
-        )
-    return np.asarray(vectors, dtype=np.float32)
+        ),
+        dtype=np.float32,
+    ).reshape(len(texts), MINILM_DIMENSION)
+    bounds = np.cumsum([0, *(len(request) for request in requests)])
+    return [vectors[start:end] for start, end in itertools.pairwise(bounds)]
+
+
+_together: Batcher[tuple[str, ...], NDArray[np.float32]] = Batcher(_encode_batch, max_batch=64)
 
 
 def _load() -> Any:

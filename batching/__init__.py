@@ -1,17 +1,17 @@
-"""Group commit: appends that arrive together share one transaction and one fsync.
+"""Requests that arrive together are served together, by one call.
 
-Under load, many sessions append at once. Writing each in its own transaction serialises
-them on the store's write lock, one fsync each, and in CPython every thread that waits for
-that lock also competes for the GIL with the thread holding it, so the queue grows faster
-than it drains. A `CommitQueue` lets the threads that are waiting at the same moment go
-through together: the first to arrive becomes the leader and writes every request queued
-by then in a single call; the others sleep until their outcome is settled. When the leader
-finishes and more requests have queued meanwhile, it hands the lead to the oldest of them.
+Some work costs much less in bulk than piece by piece: a database commit (one fsync for many
+appends) or a model's forward pass (one batch of many sentences). Under load many threads ask
+for such work at the same moment, and serving them one at a time makes each wait for all the
+others in turn. A `Batcher` lets the threads that are waiting at the same moment go through
+together: the first to arrive becomes the leader and serves every request queued by then in
+a single call; the others sleep until their outcome is settled. When the leader finishes and
+more requests have queued meanwhile, it hands the lead to the oldest of them. At most one
+batch runs at a time.
 
 With one caller at a time nothing is batched and nothing waits: the caller leads at once.
-Each request keeps its own outcome, so a request the writer refuses (an event that cannot
-be encoded, say) fails alone; a failed transaction fails every request it held, none of
-which was written.
+Each request keeps its own outcome, so a request the batch function refuses fails alone; a
+batch function that raises fails every request of that batch.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Generic, TypeVar
 Request = TypeVar("Request")
 Result = TypeVar("Result")
 
-#: Writes a batch in one transaction; returns one outcome per request, in order: the result,
-#: or the exception that request fails with. Raising fails the whole batch with that error.
-BatchWriter = Callable[[Sequence[Request]], list[Result | Exception]]
+#: Serves a batch in one call; returns one outcome per request, in order: the result, or the
+#: exception that request fails with. Raising fails the whole batch with that error.
+BatchFunction = Callable[[Sequence[Request]], list[Result | Exception]]
 
 
 class _Pending(Generic[Request, Result]):
@@ -50,20 +50,20 @@ class _Pending(Generic[Request, Result]):
         self.wake.set()
 
 
-class CommitQueue(Generic[Request, Result]):
-    """Runs `write` on batches of concurrently submitted requests, `max_batch` at most."""
+class Batcher(Generic[Request, Result]):
+    """Runs `serve` on batches of concurrently submitted requests, `max_batch` at most."""
 
-    def __init__(self, write: BatchWriter[Request, Result], *, max_batch: int = 256) -> None:
+    def __init__(self, serve: BatchFunction[Request, Result], *, max_batch: int = 256) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self._write = write
+        self._serve = serve
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._queue: list[_Pending[Request, Result]] = []
         self._leader_active = False
 
     def submit(self, request: Request) -> Result:
-        """Write `request` (with whatever else is waiting) and return its result, or raise
+        """Serve `request` (with whatever else is waiting) and return its result, or raise
         the exception it failed with."""
         pending: _Pending[Request, Result] = _Pending(request)
         with self._lock:
@@ -84,15 +84,15 @@ class CommitQueue(Generic[Request, Result]):
         return outcome  # type: ignore[return-value]  # settled with a Result
 
     def _lead(self) -> None:
-        """Write one batch, settle it, then pass the lead on (or give it up)."""
+        """Serve one batch, settle it, then pass the lead on (or give it up)."""
         with self._lock:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
         try:
             outcomes = self._outcomes(batch)
-        except BaseException as interrupt:  # KeyboardInterrupt, SystemExit: nobody was written
+        except BaseException as interrupt:  # KeyboardInterrupt, SystemExit: nobody was served
             for pending in batch:
-                pending.settle(RuntimeError(f"the write was interrupted: {interrupt!r}"))
+                pending.settle(RuntimeError(f"the batch was interrupted: {interrupt!r}"))
             self._pass_lead()
             raise
         for pending, outcome in zip(batch, outcomes, strict=True):
@@ -101,12 +101,12 @@ class CommitQueue(Generic[Request, Result]):
 
     def _outcomes(self, batch: Sequence[_Pending[Request, Result]]) -> list[Result | Exception]:
         try:
-            outcomes = self._write([pending.request for pending in batch])
+            outcomes = self._serve([pending.request for pending in batch])
         except Exception as failure:
             return [failure] * len(batch)
         if len(outcomes) != len(batch):
             mismatch = RuntimeError(
-                f"the batch writer returned {len(outcomes)} outcomes for {len(batch)} requests"
+                f"the batch function returned {len(outcomes)} outcomes for {len(batch)} requests"
             )
             return [mismatch] * len(batch)
         return outcomes
