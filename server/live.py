@@ -34,7 +34,7 @@ from engine import (
     event_to_json,
 )
 from engine.events import EndReason
-from engine.planning import plan_policy
+from engine.planning import plan_policy, uses_semantic_matching
 from engine.practice import Conversation
 from evaluators.plan import PolicyPlan
 from evaluators.semantic import SentenceEmbedder
@@ -301,19 +301,28 @@ class TooManySessionsError(Exception):
 
 
 class PlanCache:
-    """Compiled policy plans by digest: a published version is immutable, so compile once."""
+    """Compiled policy plans by digest: a published version is immutable, so parse and
+    compile it once per process, not once per session."""
 
     def __init__(self) -> None:
         self._plans: dict[str, PolicyPlan] = {}
         self._lock = threading.Lock()
 
     def plan(
-        self, policy: Policy, digest: str, embedder: SentenceEmbedder | None = None
+        self,
+        digest: str,
+        policy: Callable[[], Policy],
+        embedder: Callable[[], SentenceEmbedder],
     ) -> PolicyPlan:
+        """The plan of the policy whose digest is `digest`; `policy` (its parser) and
+        `embedder` are called only when it is not compiled yet, and the embedder only if the
+        policy has semantic matches."""
         with self._lock:
             plan = self._plans.get(digest)
             if plan is None:
-                plan = plan_policy(policy, embedder)
+                parsed = policy()
+                semantic = embedder() if uses_semantic_matching(parsed) else None
+                plan = plan_policy(parsed, semantic)
                 self._plans[digest] = plan
             return plan
 

@@ -28,7 +28,6 @@ from starlette.websockets import WebSocketDisconnect
 from engine import InvalidUtteranceError, RecordingFailedError, Session, SessionNotActiveError
 from engine.inputs import MAX_UTTERANCE_CHARS
 from engine.persona import ScriptedPersona
-from engine.planning import uses_semantic_matching
 from engine.practice import Conversation
 from engine.recording import AuditRecorder
 from engine.scenarios import Scenario, load_scenario
@@ -199,12 +198,11 @@ def _knowledge(state: ServiceState, name: str | None, documents: list[Path]) -> 
 def _start(state: ServiceState, principal: Principal, request: SessionRequest) -> LiveSession:
     hub = _hub(state)
     stored = _published(state, request.policy_id, request.version)
-    policy = stored.policy
+    plan = hub.plans.plan(stored.digest, lambda: stored.policy, hub.embedder)
+    policy = plan.policy
     scenario, folder = (
         _scenario(request.scenario, stored.policy_id) if request.scenario else (None, None)
     )
-    embedder = hub.embedder() if uses_semantic_matching(policy) else None
-    plan = hub.plans.plan(policy, stored.digest, embedder)
     if scenario is not None and folder is not None:
         documents = [folder / name for name in scenario.documents]
         knowledge = _knowledge(state, scenario.knowledge_base or policy.knowledge_base, documents)
@@ -542,7 +540,8 @@ async def session_stream(websocket: WebSocket, session_id: str) -> None:
     await websocket.accept()
     state: ServiceState = websocket.app.state.service
     try:
-        principal = socket_principal(websocket)
+        # A database look-up: off the event loop, which is serving every other session.
+        principal = await run_in_threadpool(socket_principal, websocket)
         live = _live(state, session_id)
         _may_drive(live, principal)
         after = _resume_point(websocket.query_params.get("after"), live)
