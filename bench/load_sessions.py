@@ -2,15 +2,17 @@
 
 A uvicorn server runs in its own process on a fresh data folder with the pharma pack policy
 published. Each simulated learner (one API key each) creates a session, opens its WebSocket and
-speaks four lines of the pack's sample transcripts word by word at speaking pace (one partial
-every 0.4 s, about 150 words a minute), then the final, then ends the session. Measured:
+speaks four lines of the pack's sample transcripts word by word at speaking pace (a partial
+per word at 120-180 words a minute, or everyone at 150 in lockstep), each line's final, and
+ends the session. Measured:
   - flag latency: from sending the partial or final whose processing raised a flag (the
     server echoes each utterance before the flags it raises) to receiving the `flag.raised`
     event, p50/p99;
   - CPU use of the server process (user + system time over wall time, 2 cores = 200 %);
   - audit records written (counted in the database after the run) against the durable events
     the clients received (must be equal).
-Run: `python -m bench.load_sessions [--sessions 50 200]` (writes bench/results/load_sessions.*).
+Run: `python -m bench.load_sessions [--sessions 50 200] [--pace varied lockstep]`
+(writes bench/results/load_sessions.*).
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +42,9 @@ from server.auth import ApiKeyStore, Role
 from server.config import ServerConfig
 from server.policy_registry import PolicyRegistry
 
-WORD_INTERVAL_S = 0.4
+WORD_INTERVAL_S = 0.4  # 150 words a minute
+# People speak at 120-180 words a minute: one word every 0.33-0.5 s.
+VARIED_INTERVALS_S = (0.33, 0.5)
 LINES_PER_SESSION = 4
 TRANSIENT = {"utterance.partial", "persona.delta"}
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -77,15 +83,31 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Observations:
+    flag_latencies_ms: list[float] = field(default_factory=list)
+    session_start_ms: list[float] = field(default_factory=list)
+    durable_received: list[int] = field(default_factory=list)
+
+
 async def _learner(
-    base: str, key: str, lines: list[str], latencies: list[float], received: list[int]
+    base: str,
+    key: str,
+    lines: list[str],
+    everyone_connected: asyncio.Barrier,
+    phase: float,
+    word_interval: float,
+    seen: Observations,
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    latencies = seen.flag_latencies_ms
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        asked = time.perf_counter()
         created = await http.post(
             "/v1/sessions", json={"policy_id": "pharma-detailing-us"}, headers=headers
         )
         created.raise_for_status()
+        seen.session_start_ms.append((time.perf_counter() - asked) * 1000)
         session_id = created.json()["session_id"]
     sent: dict[tuple[str, int | None], float] = {}
     durable = 0
@@ -114,6 +136,8 @@ async def _learner(
                     return
 
         listener = asyncio.create_task(listen())
+        await everyone_connected.wait()
+        await asyncio.sleep(phase)  # learners do not speak in lockstep
         for number, line in enumerate(lines):
             utterance = f"u{number}"
             words = line.split()
@@ -129,7 +153,7 @@ async def _learner(
                         }
                     )
                 )
-                await asyncio.sleep(WORD_INTERVAL_S)
+                await asyncio.sleep(word_interval)
             sent[(utterance, None)] = time.perf_counter()
             await socket_.send(
                 json.dumps({"type": "utterance.final", "utterance_id": utterance, "text": line})
@@ -139,22 +163,49 @@ async def _learner(
         if not listener.done():
             await socket_.send(json.dumps({"type": "session.end"}))
         await asyncio.wait_for(listener, timeout=120)
-    received.append(durable)
+    seen.durable_received.append(durable)
 
 
-async def _run(base: str, keys: list[str], lines: list[str]) -> tuple[list[float], list[int]]:
-    latencies: list[float] = []
-    received: list[int] = []
+def _surnames(count: int) -> list[str]:
+    """Distinct made-up names: each learner addresses their own doctor, so no two learners
+    say the same sentence and no cache or batch can serve one learner's words for another's
+    (real learners do not read the same script)."""
+    first, second = ["Ka", "Mo", "Ri", "Se", "Tu", "Va", "Lo", "Ne", "Pi", "Da"], [
+        "ran", "lio", "mesh", "dota", "vik", "sana", "berg", "tolo", "nuri", "quist",
+        "mar", "deen", "hollo", "wick", "zari", "pell", "orin", "uste", "gaw", "lenz",
+    ]  # fmt: skip
+    names = [a + b for a in first for b in second]
+    if count > len(names):
+        raise ValueError(f"at most {len(names)} learners")
+    return names[:count]
+
+
+def _word_intervals(count: int, pace: str) -> list[float]:
+    if pace == "lockstep":
+        return [WORD_INTERVAL_S] * count
+    low, high = VARIED_INTERVALS_S
+    draw = random.Random(7)
+    return [draw.uniform(low, high) for _ in range(count)]
+
+
+async def _run(base: str, keys: list[str], lines: list[str], pace: str) -> Observations:
+    """Every learner opens a session and connects; once all are connected they speak, each
+    starting at its own moment within one word interval."""
+    seen = Observations()
     scripts = [
-        [lines[(n + i) % len(lines)] for i in range(LINES_PER_SESSION)] for n in range(len(keys))
+        [f"Doctor {name}, {lines[(n + i) % len(lines)]}" for i in range(LINES_PER_SESSION)]
+        for n, name in enumerate(_surnames(len(keys)))
     ]
+    phases = random.Random(5).sample(range(1000), len(keys))
+    intervals = _word_intervals(len(keys), pace)
+    everyone_connected = asyncio.Barrier(len(keys))
     await asyncio.gather(
         *(
-            _learner(base, key, script, latencies, received)
-            for key, script in zip(keys, scripts, strict=True)
+            _learner(base, key, script, everyone_connected, phase * interval / 1000, interval, seen)
+            for key, script, phase, interval in zip(keys, scripts, phases, intervals, strict=True)
         )
     )
-    return latencies, received
+    return seen
 
 
 def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
@@ -175,7 +226,15 @@ def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start within 60 s")
 
 
-def measure(sessions: int) -> dict[str, Any]:
+def _summary(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 0.5), 2),
+        "p99": round(percentile(values, 0.99), 2),
+        "max": round(max(values), 2),
+    }
+
+
+def measure(sessions: int, pace: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
         keys = _prepare(root, sessions)
@@ -184,7 +243,7 @@ def measure(sessions: int) -> dict[str, Any]:
         try:
             cpu_before, wall_before = _cpu_seconds(server.pid), time.monotonic()
             client_before = time.process_time()
-            latencies, received = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines()))
+            seen = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines(), pace))
             cpu = _cpu_seconds(server.pid) - cpu_before
             client_cpu = time.process_time() - client_before
             wall = time.monotonic() - wall_before
@@ -198,26 +257,31 @@ def measure(sessions: int) -> dict[str, Any]:
         )
     return {
         "sessions": sessions,
-        "flags": len(latencies),
-        "flag_latency_ms": {
-            "p50": round(percentile(latencies, 0.5), 2),
-            "p99": round(percentile(latencies, 0.99), 2),
-            "max": round(max(latencies), 2),
-        },
+        "pace": pace,
+        "flags": len(seen.flag_latencies_ms),
+        "flag_latency_ms": _summary(seen.flag_latencies_ms),
+        "session_start_ms": _summary(seen.session_start_ms),
         "server_cpu_percent": round(100 * cpu / wall, 1),
         "client_cpu_percent": round(100 * client_cpu / wall, 1),
         "wall_seconds": round(wall, 1),
         "audit_records_written": records,
-        "durable_events_received": sum(received),
-        "sessions_completed": len(received),
+        "durable_events_received": sum(seen.durable_received),
+        "sessions_completed": len(seen.durable_received),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200])
+    parser.add_argument(
+        "--pace",
+        nargs="+",
+        choices=["varied", "lockstep"],
+        default=["varied", "lockstep"],
+        help="varied: each learner speaks at 120-180 words a minute; lockstep: everyone at 150",
+    )
     args = parser.parse_args()
-    runs = [measure(count) for count in args.sessions]
+    runs = [measure(count, pace) for pace in args.pace for count in args.sessions]
     report: dict[str, Any] = {
         "machine": machine(),
         "word_interval_s": WORD_INTERVAL_S,
@@ -228,22 +292,29 @@ def main() -> None:
     lines = [
         "# Concurrent streaming sessions on 127.0.0.1",
         "",
-        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores. One partial "
-        f"every {WORD_INTERVAL_S} s per session, pharma policy. Budget: 200 sessions, flag p99 "
-        "<= 50 ms, audit records written = durable events received.",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores. Pharma "
+        "policy, one partial per word, four lines per learner from the pack's transcripts, "
+        "each learner addressing their own doctor by name so that no two say the same "
+        "sentence. "
+        "Pace `varied`: each learner speaks at their own 120-180 words a minute; `lockstep`: "
+        f"everyone at one word every {WORD_INTERVAL_S} s, so learners given the same line end "
+        "it within the same 0.4 s (a stress case). Every session is opened and connected "
+        "before any learner speaks, and each starts at its own moment within one word "
+        "interval. Budget: 200 sessions, flag p99 <= 50 ms, audit records written = "
+        "durable events received. Session start: POST /v1/sessions answered, all sessions "
+        "asked for at once.",
         "",
-        "| sessions | flags | flag p50 ms | p99 ms | max ms | server CPU % | client CPU % "
-        "| records written "
-        "| durable events received |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| pace | sessions | flags | flag p50 ms | p99 ms | max ms | session start p50 ms | p99 ms "
+        "| server CPU % | client CPU % | records written | durable events received |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
-        latency = run["flag_latency_ms"]
+        latency, start = run["flag_latency_ms"], run["session_start_ms"]
         lines.append(
-            f"| {run['sessions']} | {run['flags']} | {latency['p50']} | {latency['p99']} | "
-            f"{latency['max']} | {run['server_cpu_percent']} | {run['client_cpu_percent']} | "
-            f"{run['audit_records_written']} | "
-            f"{run['durable_events_received']} |"
+            f"| {run['pace']} | {run['sessions']} | {run['flags']} | {latency['p50']} | "
+            f"{latency['p99']} | {latency['max']} | {start['p50']} | {start['p99']} | "
+            f"{run['server_cpu_percent']} | {run['client_cpu_percent']} | "
+            f"{run['audit_records_written']} | {run['durable_events_received']} |"
         )
     (RESULTS / "load_sessions.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -7,7 +7,6 @@ set, a missing file is an error instead of a download.
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from collections.abc import Sequence
@@ -47,22 +46,24 @@ def encode(texts: Sequence[str]) -> NDArray[np.float32]:
 
 
 def _encode_batch(requests: Sequence[tuple[str, ...]]) -> list[NDArray[np.float32] | Exception]:
+    """One forward pass over the distinct texts of every request; rows handed back per
+    request, in order."""
     import numpy as np
 
     model = minilm_model()
-    texts = [text for request in requests for text in request]
+    distinct = list(dict.fromkeys(text for request in requests for text in request))
     vectors = np.asarray(
         model.encode(
-            texts,
+            distinct,
             batch_size=32,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         ),
         dtype=np.float32,
-    ).reshape(len(texts), MINILM_DIMENSION)
-    bounds = np.cumsum([0, *(len(request) for request in requests)])
-    return [vectors[start:end] for start, end in itertools.pairwise(bounds)]
+    ).reshape(len(distinct), MINILM_DIMENSION)
+    row_of = {text: index for index, text in enumerate(distinct)}
+    return [vectors[[row_of[text] for text in request]] for request in requests]
 
 
 _together: Batcher[tuple[str, ...], NDArray[np.float32]] = Batcher(_encode_batch, max_batch=64)

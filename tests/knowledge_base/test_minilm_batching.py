@@ -57,6 +57,24 @@ def test_concurrent_requests_share_passes_and_match_single_encodes(
         assert float(results[text] @ alone[text]) > 0.9999
 
 
+def test_a_text_asked_for_twice_in_one_pass_is_encoded_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = minilm.minilm_model()
+    seen: list[list[str]] = []
+    real_encode = model.encode
+
+    def recorded(texts: list[str], **options: Any) -> Any:
+        seen.append(list(texts))
+        return real_encode(texts, **options)
+
+    monkeypatch.setattr(model, "encode", recorded)
+    rows = minilm.encode([SENTENCES[0], SENTENCES[1], SENTENCES[0]])
+    assert seen == [[SENTENCES[0], SENTENCES[1]]]
+    assert rows.shape == (3, minilm.MINILM_DIMENSION)
+    assert np.array_equal(rows[0], rows[2]) and not np.array_equal(rows[0], rows[1])
+
+
 def test_a_request_of_many_texts_keeps_its_rows_in_order() -> None:
     together = minilm.encode(SENTENCES)
     assert together.shape == (len(SENTENCES), minilm.MINILM_DIMENSION)
