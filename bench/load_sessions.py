@@ -86,6 +86,10 @@ def _cpu_seconds(pid: int) -> float:
 @dataclass
 class Observations:
     flag_latencies_ms: list[float] = field(default_factory=list)
+    # the same latencies split by what raised the flag: a partial (lexical rules) or a final
+    by_trigger_ms: dict[str, list[float]] = field(
+        default_factory=lambda: {"partial": [], "final": []}
+    )
     session_start_ms: list[float] = field(default_factory=list)
     durable_received: list[int] = field(default_factory=list)
 
@@ -131,7 +135,10 @@ async def _learner(
                 elif event["type"] == "flag.raised" and current in sent:
                     # A flag follows the echo of the message whose processing raised it, even
                     # when it names an earlier utterance (a claim left unbalanced).
-                    latencies.append((time.perf_counter() - sent[current]) * 1000)
+                    latency = (time.perf_counter() - sent[current]) * 1000
+                    latencies.append(latency)
+                    trigger = "final" if current[1] is None else "partial"
+                    seen.by_trigger_ms[trigger].append(latency)
                 if event["type"] == "session.ended":
                     return
 
@@ -234,6 +241,14 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def _by_trigger(run: dict[str, Any]) -> str:
+    split = run["flag_latency_by_trigger_ms"]
+    return " / ".join(
+        f"{split[trigger]['p99']} ({split[trigger]['flags']})" if trigger in split else "-"
+        for trigger in ("partial", "final")
+    )
+
+
 def measure(sessions: int, pace: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
@@ -260,6 +275,11 @@ def measure(sessions: int, pace: str) -> dict[str, Any]:
         "pace": pace,
         "flags": len(seen.flag_latencies_ms),
         "flag_latency_ms": _summary(seen.flag_latencies_ms),
+        "flag_latency_by_trigger_ms": {
+            trigger: {"flags": len(values), **_summary(values)}
+            for trigger, values in seen.by_trigger_ms.items()
+            if values
+        },
         "session_start_ms": _summary(seen.session_start_ms),
         "server_cpu_percent": round(100 * cpu / wall, 1),
         "client_cpu_percent": round(100 * client_cpu / wall, 1),
@@ -304,15 +324,17 @@ def main() -> None:
         "durable events received. Session start: POST /v1/sessions answered, all sessions "
         "asked for at once.",
         "",
-        "| pace | sessions | flags | flag p50 ms | p99 ms | max ms | session start p50 ms | p99 ms "
-        "| server CPU % | client CPU % | records written | durable events received |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| pace | sessions | flags | flag p50 ms | p99 ms | max ms | p99 on partials / finals ms "
+        "| session start p50 ms | p99 ms | server CPU % | client CPU % | records written "
+        "| durable events received |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency, start = run["flag_latency_ms"], run["session_start_ms"]
         lines.append(
             f"| {run['pace']} | {run['sessions']} | {run['flags']} | {latency['p50']} | "
-            f"{latency['p99']} | {latency['max']} | {start['p50']} | {start['p99']} | "
+            f"{latency['p99']} | {latency['max']} | {_by_trigger(run)} | "
+            f"{start['p50']} | {start['p99']} | "
             f"{run['server_cpu_percent']} | {run['client_cpu_percent']} | "
             f"{run['audit_records_written']} | {run['durable_events_received']} |"
         )

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             ProctorHome.from_environment().root, webhooks=webhooks, database_url=args.database
         )
         app = create_app(config)
-    except DocumentError as error:
+    except (DocumentError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (AuditError, ServiceDatabaseError) as error:
@@ -77,9 +77,12 @@ def add_key_arguments(parser: argparse.ArgumentParser) -> None:
 def run_keys(args: argparse.Namespace) -> int:
     from server.service_db import ServiceDatabaseError
 
-    config = ServerConfig(ProctorHome.from_environment().root, database_url=args.database)
     try:
+        config = ServerConfig(ProctorHome.from_environment().root, database_url=args.database)
         store = ApiKeyStore.open(config.ensure().service_location)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except ServiceDatabaseError as error:
         print(f"error: cannot open the service database: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.service_db import is_postgres_url
 from server.webhooks import WebhookEndpoint
 
 
@@ -37,6 +38,13 @@ class ServerConfig:
     # channel (a policy's `notify` target) -> where its escalation webhooks are delivered
     webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
     database_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.database_url is not None and not is_postgres_url(self.database_url):
+            raise ValueError(
+                "the database URL must start with postgresql:// or postgres:// (without one, "
+                "the service keeps SQLite files in its data folder)"
+            )
 
     @property
     def audit_location(self) -> str | Path:

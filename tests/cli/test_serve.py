@@ -144,3 +144,13 @@ def test_serve_with_an_unreachable_database_is_a_clear_error(
     assert error.startswith("error: cannot open the service's databases:")
     assert "Traceback" not in error
     assert main(["keys", "--database", url, "create", "--role", "learner", "--subject", "x"]) == 2
+
+
+def test_serve_takes_only_a_postgresql_url_as_database(
+    proctor_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--database", "sqlite:///tmp/x.db"]) == 2
+    assert "must start with postgresql://" in capsys.readouterr().err
+    assert main(["keys", "--database", "mysql://h/db", "revoke", "k"]) == 2
+    assert "must start with postgresql://" in capsys.readouterr().err
+    assert not proctor_home.exists() or not any(proctor_home.iterdir())  # nothing was set up
