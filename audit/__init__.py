@@ -27,6 +27,16 @@ from audit.errors import (
 )
 from audit.keys import PublicKey, SigningKey
 from audit.log import AppendedRecord, AuditLog
+from audit.merkle import (
+    EMPTY_ROOT,
+    MerkleTree,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    root,
+)
+from audit.merkle_verify import ProofError, verify_consistency, verify_inclusion
 from audit.outbox import OutboxMessage, OutboxRequest, OutboxStore, message_id
 from audit.postgres_store import PostgresRecordStore
 from audit.problems import Code, Problem, VerificationReport
@@ -45,6 +55,7 @@ from audit.timefmt import format_timestamp, parse_timestamp
 from audit.verify import verify_bundle
 
 __all__ = [
+    "EMPTY_ROOT",
     "RECORD_PAYLOAD_TYPE",
     "AppendedRecord",
     "AuditError",
@@ -59,12 +70,14 @@ __all__ = [
     "EnvelopeSignature",
     "InvalidKeyError",
     "KeyFileError",
+    "MerkleTree",
     "OutboxMessage",
     "OutboxRequest",
     "OutboxStore",
     "PolicyRef",
     "PostgresRecordStore",
     "Problem",
+    "ProofError",
     "PublicKey",
     "RecordError",
     "RecordPayload",
@@ -77,16 +90,23 @@ __all__ = [
     "StoredRecord",
     "VerificationReport",
     "canonical_json",
+    "consistency_proof",
     "decode_record",
     "encode_record",
     "export_bundle",
     "format_timestamp",
+    "inclusion_proof",
+    "leaf_hash",
     "message_id",
+    "node_hash",
     "open_envelope",
     "open_record_store",
     "pae",
     "parse_timestamp",
     "record_digest",
+    "root",
     "sign_envelope",
     "verify_bundle",
+    "verify_consistency",
+    "verify_inclusion",
 ]
