@@ -461,7 +461,7 @@ class Policy(StrictModel):
 
     format: Literal[1] = 1
     policy: RuleId = Field(description="Policy id, stable across versions.")
-    version: int = Field(ge=1, strict=True)
+    version: int = Field(ge=1, le=2**31, strict=True)  # the API addresses versions up to 2**31
     title: str | None = None
     jurisdiction: str | None = None
     citations: dict[str, str] = Field(

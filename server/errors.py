@@ -6,6 +6,7 @@ problem; never a traceback.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+
+from server.service_db import ServiceDatabaseError
+
+log = logging.getLogger("proctor.service")
 
 
 class ErrorDetail(BaseModel):
@@ -55,6 +60,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse(
             error_body("invalid_request", _validation_message(error)), status_code=422
+        )
+
+    @app.exception_handler(ServiceDatabaseError)
+    async def database_down(request: Request, error: ServiceDatabaseError) -> JSONResponse:
+        # Keys and policies cannot be read (PostgreSQL unreachable, say): a client should
+        # retry later, and nothing of the driver's error is shown to it.
+        log.error("service database: %s", error)
+        return JSONResponse(
+            error_body("service_unavailable", "the service database is unavailable; retry later"),
+            status_code=503,
         )
 
     @app.exception_handler(HTTPException)

@@ -179,3 +179,15 @@ def test_values_that_would_silently_misbehave_are_errors(rule: str, message: str
 def test_quoted_numbers_are_not_versions() -> None:
     (error,) = _errors(MINIMAL.replace("version: 1", 'version: "1"'))
     assert "version: Input should be a valid integer" in error
+
+
+def test_a_version_beyond_what_the_service_can_address_is_a_located_error() -> None:
+    source = (
+        "policy: p\nversion: 9007199254740993\n"
+        "guardrails:\n  - {id: g, severity: violation, match: {phrases: [risk-free]}}\n"
+    )
+    with pytest.raises(DocumentError) as raised:
+        parse_policy(source, "p.yaml")
+    (issue,) = raised.value.issues
+    assert issue.line == 2 and issue.field == "version"
+    assert "2147483648" in issue.message

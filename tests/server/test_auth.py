@@ -194,3 +194,20 @@ def test_a_closed_store_raises_the_service_error(service_db: str | Path) -> None
     store.close()
     with pytest.raises(ServiceDatabaseError, match="closed"):
         store.revoke(principal.key_id)
+
+
+def test_a_service_database_failure_is_a_json_503_not_a_traceback(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from server import ServerConfig, create_app
+
+    app = create_app(ServerConfig(tmp_path / "home", database_url=postgres_url))
+    key = app.state.service.keys.create(Role.auditor, "auditor-1")[1]
+    with TestClient(app) as client:
+        assert client.get("/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE api_keys")
+        response = client.get("/v1/me", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert "api_keys" not in response.text  # nothing of the driver's message leaks
