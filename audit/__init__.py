@@ -13,6 +13,14 @@ This package imports nothing else from the project.
 
 from audit.bundle import BundleSummary, export_bundle
 from audit.canonical import canonical_json
+from audit.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_consistent,
+    open_checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+)
 from audit.dsse import Envelope, EnvelopeSignature, open_envelope, pae, sign_envelope
 from audit.errors import (
     AuditError,
@@ -37,6 +45,7 @@ from audit.merkle import (
     root,
 )
 from audit.merkle_verify import ProofError, verify_consistency, verify_inclusion
+from audit.note import NoteError, NoteSigner, NoteVerifier, open_note, sign_note
 from audit.outbox import OutboxMessage, OutboxRequest, OutboxStore, message_id
 from audit.postgres_store import PostgresRecordStore
 from audit.problems import Code, Problem, VerificationReport
@@ -64,6 +73,8 @@ __all__ = [
     "BundleError",
     "BundleSummary",
     "CanonicalizationError",
+    "Checkpoint",
+    "CheckpointError",
     "Code",
     "Envelope",
     "EnvelopeError",
@@ -71,6 +82,9 @@ __all__ = [
     "InvalidKeyError",
     "KeyFileError",
     "MerkleTree",
+    "NoteError",
+    "NoteSigner",
+    "NoteVerifier",
     "OutboxMessage",
     "OutboxRequest",
     "OutboxStore",
@@ -90,6 +104,7 @@ __all__ = [
     "StoredRecord",
     "VerificationReport",
     "canonical_json",
+    "check_consistent",
     "consistency_proof",
     "decode_record",
     "encode_record",
@@ -99,13 +114,18 @@ __all__ = [
     "leaf_hash",
     "message_id",
     "node_hash",
+    "open_checkpoint",
     "open_envelope",
+    "open_note",
     "open_record_store",
     "pae",
+    "parse_checkpoint",
     "parse_timestamp",
     "record_digest",
     "root",
+    "sign_checkpoint",
     "sign_envelope",
+    "sign_note",
     "verify_bundle",
     "verify_consistency",
     "verify_inclusion",
