@@ -62,6 +62,7 @@ from audit.store import RecordStore, SessionHead, StoredRecord, StoreTransaction
 from audit.stores import open_record_store
 from audit.timefmt import format_timestamp, parse_timestamp
 from audit.verify import verify_bundle
+from audit.xapi import session_statements
 
 __all__ = [
     "EMPTY_ROOT",
@@ -123,6 +124,7 @@ __all__ = [
     "parse_timestamp",
     "record_digest",
     "root",
+    "session_statements",
     "sign_checkpoint",
     "sign_envelope",
     "sign_note",
