@@ -22,7 +22,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from audit.canonical import canonical_json
 from audit.records import PolicyRef
@@ -109,6 +109,30 @@ class OutboxStore(Protocol):
     def outbox_backlog(self) -> dict[str, int]:
         """The number of undelivered messages per channel (channels with none are absent)."""
         ...
+
+
+#: The outbox columns every store selects, in the order `message_from_row` reads them.
+OUTBOX_COLUMNS: Final = (
+    "id, channel, event_type, payload, record_seq, created_at, attempts, next_attempt_at, "
+    "last_error, delivered_at"
+)
+
+
+def message_from_row(row: Sequence[Any], body: bytes) -> OutboxMessage:
+    """A row selected with `OUTBOX_COLUMNS`; `body` is its payload as bytes, since each
+    database hands that column back in its own type."""
+    return OutboxMessage(
+        id=row[0],
+        channel=row[1],
+        event_type=row[2],
+        body=body,
+        record_seq=int(row[4]),
+        created_at=row[5],
+        attempts=int(row[6]),
+        next_attempt_at=row[7],
+        last_error=row[8],
+        delivered_at=row[9],
+    )
 
 
 def message_id(session_id: str, session_seq: int, channel: str) -> str:

@@ -47,7 +47,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from audit.errors import StoreError
-from audit.outbox import OutboxMessage, short_error
+from audit.outbox import OUTBOX_COLUMNS, OutboxMessage, message_from_row, short_error
 from audit.store import SessionHead, StoredRecord
 from audit.timefmt import format_timestamp
 
@@ -206,10 +206,6 @@ _SCHEMA: Final = (
 )
 
 _COLUMNS: Final = "seq, session_id, session_seq, digest, line, recorded_at"
-_OUTBOX_COLUMNS: Final = (
-    "id, channel, event_type, payload, record_seq, created_at, attempts, next_attempt_at, "
-    "last_error, delivered_at"
-)
 
 _Connection: TypeAlias = "psycopg.Connection[tuple[Any, ...]]"
 
@@ -406,10 +402,10 @@ class PostgresRecordStore:
             if not ids:
                 return []
             claimed = {
-                row[0]: _message(row)
+                row[0]: message_from_row(row, bytes(row[3]))
                 for row in conn.execute(
                     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = %s "
-                    f"WHERE id = ANY(%s) RETURNING {_OUTBOX_COLUMNS}",
+                    f"WHERE id = ANY(%s) RETURNING {OUTBOX_COLUMNS}",
                     (format_timestamp(now + lease), ids),
                 )
             }
@@ -438,9 +434,9 @@ class PostgresRecordStore:
         """See `audit.outbox.OutboxStore.outbox_messages`."""
         where = " WHERE delivered_at IS NULL" if undelivered_only else ""
         rows = self._fetch(
-            "the outbox", f"SELECT {_OUTBOX_COLUMNS} FROM outbox{where} ORDER BY queued"
+            "the outbox", f"SELECT {OUTBOX_COLUMNS} FROM outbox{where} ORDER BY queued"
         )
-        return [_message(row) for row in rows]
+        return [message_from_row(row, bytes(row[3])) for row in rows]
 
     def outbox_backlog(self) -> dict[str, int]:
         """See `audit.outbox.OutboxStore.outbox_backlog`."""
@@ -542,7 +538,7 @@ class _PostgresTransaction:
         try:
             with conn.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) "
+                    f"INSERT INTO outbox ({OUTBOX_COLUMNS}) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     [
                         (
@@ -589,21 +585,6 @@ def _create_schema(conn: _Connection) -> None:
         sql.SQL("INSERT INTO {s}.audit_schema_version (version) VALUES ({v})").format(
             s=schema, v=sql.Literal(SCHEMA_VERSION)
         )
-    )
-
-
-def _message(row: Sequence[Any]) -> OutboxMessage:
-    return OutboxMessage(
-        id=row[0],
-        channel=row[1],
-        event_type=row[2],
-        body=bytes(row[3]),
-        record_seq=int(row[4]),
-        created_at=row[5],
-        attempts=int(row[6]),
-        next_attempt_at=row[7],
-        last_error=row[8],
-        delivered_at=row[9],
     )
 
 

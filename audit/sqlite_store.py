@@ -23,10 +23,10 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from audit.errors import StoreError
-from audit.outbox import OutboxMessage, short_error
+from audit.outbox import OUTBOX_COLUMNS, OutboxMessage, message_from_row, short_error
 from audit.store import SessionHead, StoredRecord
 from audit.timefmt import format_timestamp
 
@@ -117,10 +117,6 @@ _SCHEMA: Final = (
 )
 
 _COLUMNS: Final = "seq, session_id, session_seq, digest, line, recorded_at"
-_OUTBOX_COLUMNS: Final = (
-    "id, channel, event_type, payload, record_seq, created_at, attempts, next_attempt_at, "
-    "last_error, delivered_at"
-)
 
 
 class SQLiteRecordStore:
@@ -249,9 +245,9 @@ class SQLiteRecordStore:
                 [(format_timestamp(now + lease), message_id) for message_id in ids],
             )
             claimed = {
-                row[0]: _message(row)
+                row[0]: message_from_row(row, str(row[3]).encode("utf-8"))
                 for row in conn.execute(
-                    f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id IN "
+                    f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id IN "
                     f"({', '.join('?' for _ in ids)})",
                     ids,
                 )
@@ -284,12 +280,12 @@ class SQLiteRecordStore:
             try:
                 rows = (
                     self._connection()
-                    .execute(f"SELECT {_OUTBOX_COLUMNS} FROM outbox{where} ORDER BY rowid")
+                    .execute(f"SELECT {OUTBOX_COLUMNS} FROM outbox{where} ORDER BY rowid")
                     .fetchall()
                 )
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read the outbox of {self._path}: {exc}") from exc
-        return [_message(row) for row in rows]
+        return [message_from_row(row, str(row[3]).encode("utf-8")) for row in rows]
 
     def outbox_backlog(self) -> dict[str, int]:
         """See `audit.outbox.OutboxStore.outbox_backlog`."""
@@ -409,7 +405,7 @@ class _SQLiteTransaction:
         conn = self._connection()
         try:
             conn.executemany(
-                f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         m.id,
@@ -428,21 +424,6 @@ class _SQLiteTransaction:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot queue outbox messages in {self._path}: {exc}") from exc
-
-
-def _message(row: Sequence[Any]) -> OutboxMessage:
-    return OutboxMessage(
-        id=row[0],
-        channel=row[1],
-        event_type=row[2],
-        body=str(row[3]).encode("utf-8"),
-        record_seq=int(row[4]),
-        created_at=row[5],
-        attempts=int(row[6]),
-        next_attempt_at=row[7],
-        last_error=row[8],
-        delivered_at=row[9],
-    )
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
