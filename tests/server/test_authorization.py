@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from server import ServerConfig, create_app
 from server.auth import Role
+from tests.postgres import fresh_schema, server_answers
 from tests.server.conftest import bearer
 
 ROLES = ("none", "officer", "learner", "other_learner", "auditor")
@@ -201,9 +202,22 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     return found
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The matrix runs on the embedded SQLite files and on PostgreSQL (a schema of its own)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    if not server_answers():
+        pytest.skip("no PostgreSQL server answers at the test URL")
+    with fresh_schema() as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    app = create_app(ServerConfig(Path(tmp_path_factory.mktemp("authz")) / "home"))
+def world(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[World]:
+    home = Path(tmp_path_factory.mktemp("authz")) / "home"
+    app = create_app(ServerConfig(home, database_url=database_url))
     store = app.state.service.keys
     keys = {
         "officer": store.create(Role.officer, "officer-1")[1],
