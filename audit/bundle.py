@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from audit.bundle_views import write_session_views
 from audit.errors import AuditError, BundleError
 from audit.fsutil import fsync_dir, write_all
 from audit.keys import PublicKey, SigningKey
@@ -169,6 +170,9 @@ def _export(
     count = sum(sessions.values())
     files = {RECORDS_PATH: hasher.hexdigest()}
     fsync_dir(records_file.parent)
+    files.update(
+        write_session_views(out_dir, available, origin=origin, exported_by=key.public_key.keyid)
+    )
 
     keys_dir = out_dir / KEYS_DIR
     keys_dir.mkdir()
