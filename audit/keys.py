@@ -202,6 +202,36 @@ def _load_key_file(path: Path) -> SigningKey:
     return SigningKey(private)
 
 
+def replace_key_file(path: Path, key: SigningKey) -> None:
+    """Make `key` the key stored at `path`, replacing the key there, in one atomic step.
+
+    For rotation: the new key is written and synced under a temporary name with mode 0600
+    and then renamed over `path`, so a crash leaves either the old key or the new one,
+    never a torn file. The old private key is gone afterwards; keep its public key first
+    (see `audit.keyring`), or the records it signed can no longer be checked.
+    """
+    parent = path.parent
+    try:
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = parent / f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise KeyFileError(f"cannot write key file {path}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            os.fchmod(fd, 0o600)
+            write_all(fd, key._pem())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(parent)
+    except OSError as exc:
+        raise KeyFileError(f"cannot write key file {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _create_key_file(path: Path, pem: bytes) -> bool:
     """Write `pem` to `path` with mode 0600; False if another process created it first."""
     parent = path.parent

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from audit import SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
 from audit.bundle import zip_bundle
+from audit.keyring import load_retired_keys, retired_keys_dir
 from cli.home import ProctorHome
 
 EXIT_FAILED = 1
@@ -41,13 +42,16 @@ def run(args: argparse.Namespace) -> int:
         home = ProctorHome.from_environment().ensure()
         store = SQLiteRecordStore(home.audit_db)
         key = SigningKey.load_or_create(home.signing_key)
+        retired = load_retired_keys(retired_keys_dir(home.signing_key))
         out: Path = args.out
         if out.suffix.lower() == ".zip":
             with tempfile.TemporaryDirectory(prefix="proctor-export-") as folder:
-                summary = export_bundle(store, key, Path(folder) / "bundle", AUDIT_ORIGIN)
+                summary = export_bundle(
+                    store, key, Path(folder) / "bundle", AUDIT_ORIGIN, record_keys=retired
+                )
                 zip_bundle(summary.path, out)
         else:
-            summary = export_bundle(store, key, out, AUDIT_ORIGIN)
+            summary = export_bundle(store, key, out, AUDIT_ORIGIN, record_keys=retired)
         print(f"{out}: {summary.count} records exported")
         return 0
     report = verify_bundle(args.bundle, trusted_keyids=args.trusted_key)

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from cli.audit_keys_cmd import rotate_audit_key
 from cli.home import ProctorHome
 from server.auth import ApiKeyStore, Role
 from server.config import ServerConfig
@@ -72,11 +73,17 @@ def add_key_arguments(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--subject", required=True, help="pseudonymous learner or staff id")
     revoke = commands.add_parser("revoke", help="revoke an API key by its id")
     revoke.add_argument("key_id")
+    commands.add_parser(
+        "rotate-audit-key",
+        help="replace the audit signing key; its public key is kept so old records verify",
+    )
 
 
 def run_keys(args: argparse.Namespace) -> int:
     from server.service_db import ServiceDatabaseError
 
+    if args.keys_command == "rotate-audit-key":
+        return rotate_audit_key(ProctorHome.from_environment().root)
     try:
         config = ServerConfig(ProctorHome.from_environment().root, database_url=args.database)
         store = ApiKeyStore.open(config.ensure().service_location)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audit.keyring import retired_keys_dir
 from server.service_db import is_postgres_url
 from server.webhooks import WebhookEndpoint
 
@@ -67,6 +68,11 @@ class ServerConfig:
     @property
     def signing_key(self) -> Path:
         return self.root / "keys" / "audit-signing.key"
+
+    @property
+    def retired_keys_dir(self) -> Path:
+        """Public keys of rotated-out audit signing keys (see `audit.keyring`)."""
+        return retired_keys_dir(self.signing_key)
 
     @property
     def knowledge_root(self) -> Path:

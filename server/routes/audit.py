@@ -29,8 +29,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from audit import BundleError, RecordStore, export_bundle, format_timestamp
+from audit import BundleError, KeyFileError, RecordStore, export_bundle, format_timestamp
 from audit.bundle import zip_bundle
+from audit.keyring import load_retired_keys
 from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody
 from server.security import require, service_state
@@ -242,11 +243,12 @@ def export(
             folder / "bundle",
             AUDIT_ORIGIN,
             last_seq=head,
+            record_keys=load_retired_keys(state.config.retired_keys_dir),
             sessions=None if chosen.is_empty() else [s.session_id for s in sessions],
             filters=chosen.as_manifest_filters(),
         )
         archive = zip_bundle(summary.path, folder / "bundle.zip")
-    except BundleError as error:
+    except (BundleError, KeyFileError) as error:
         shutil.rmtree(folder, ignore_errors=True)
         raise ApiError(500, "export_failed", str(error)) from None
     except BaseException:

@@ -36,6 +36,11 @@ def files_of(bundle: Path) -> list[str]:
     return sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file())
 
 
+def views_of(bundle: Path) -> list[str]:
+    """The bundle's report and xAPI files (other parts of the layout are tested elsewhere)."""
+    return [name for name in files_of(bundle) if name.startswith(("report/", "xapi/"))]
+
+
 def test_export_writes_report_and_xapi_listed_in_the_manifest_and_verifies(
     store: AnyStore, key: SigningKey, tmp_path: Path
 ) -> None:
@@ -112,10 +117,7 @@ def test_views_withheld_where_they_would_mislead(tmp_path: Path, key: SigningKey
         whole = export_bundle(store, key, tmp_path / "whole", ORIGIN).path
         tail = export_bundle(store, key, tmp_path / "tail", ORIGIN, first_seq=cut).path
     assert verify_bundle(whole).ok and verify_bundle(tail).ok
-    assert files_of(whole) == [
-        "MANIFEST.json",
-        f"keys/{key.public_key.keyid}.json",
-        "log/records.jsonl",
+    assert views_of(whole) == [
         "report/index.html",
         "report/s-late.html",
         "report/s-mail.html",
