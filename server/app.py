@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from server.config import ServerConfig
 from server.errors import install_error_handlers
 from server.live import LiveSessions
-from server.routes import audit, knowledge, meta, policies, sessions
+from server.routes import audit, knowledge, meta, policies, sessions, wellknown
 from server.state import ServiceState
 from server.webhooks import WebhookDispatcher
 
@@ -72,4 +72,5 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(knowledge.router)
     app.include_router(audit.router)
     app.include_router(sessions.router)
+    app.include_router(wellknown.router)
     return app
