@@ -100,8 +100,13 @@ class SessionView:
     records: list[ReportRecord] = field(default_factory=list)
 
     def findings_on(self, utterance_id: str) -> list[FindingEntry]:
-        """Findings raised on the final text of `utterance_id` (not on a partial)."""
-        return [f for f in self.findings if f.utterance_id == utterance_id and not f.provisional]
+        """Findings standing on the final text of `utterance_id`: neither raised on a
+        partial transcript (its spans index another text) nor withdrawn since."""
+        return [
+            f
+            for f in self.findings
+            if f.utterance_id == utterance_id and not f.provisional and f.retracted is None
+        ]
 
 
 def summarise(records: Sequence[ReportRecord]) -> SessionView:

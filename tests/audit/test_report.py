@@ -395,3 +395,45 @@ def test_arbitrary_record_text_never_becomes_markup(
     facts = definitions(page.by_id("finding-1"))
     assert facts["Why it matched"] == (detail or "—")
     assert facts["Regulation cited"] == (cite or "—")
+
+
+def test_provisional_and_retracted_flags_are_listed_but_not_highlighted() -> None:
+    at = "2026-03-04T09:00:00Z"
+    said = "we guarantee it"
+
+    def flag(finding_id: str, revision: int | None) -> dict[str, object]:
+        return {
+            "finding_id": finding_id,
+            "rule_id": "no-guarantee",
+            "severity": "violation",
+            "utterance_id": "u1",
+            "turn": 1,
+            "revision": revision,
+            "span": {"start": 3, "end": 12},
+            "quote": "guarantee",
+            "detail": 'phrase "guarantee"',
+        }
+
+    records = [
+        payload(1, {"type": "session.started", "learner": "L", "at": at}),
+        payload(2, {"type": "flag.raised", "finding": flag("p", 2), "provisional": True}),
+        payload(3, {"type": "utterance.final", "utterance_id": "u1", "text": said, "turn": 1}),
+        payload(4, {"type": "flag.raised", "finding": flag("f", None), "provisional": False}),
+        payload(
+            5,
+            {
+                "type": "flag.retracted",
+                "finding_id": "f",
+                "rule_id": "no-guarantee",
+                "reason": "reviewed: quoting the client",
+            },
+        ),
+    ]
+    page = Tree(render_session_report(records, origin=ORIGIN, exported_by="k"))
+    (turn,) = page.all("p", **{"class": "said"})
+    assert turn.own_text == said and not [e for e in walk(turn) if e.tag == "mark"]
+    first, second = definitions(page.by_id("finding-1")), definitions(page.by_id("finding-2"))
+    assert first["Status"] == "raised on a partial transcript (revision 2)"
+    assert second["Status"] == (
+        "raised on the final transcript; retracted: reviewed: quoting the client"
+    )
