@@ -6,7 +6,8 @@ per-session `session_seq`, digest of the session's previous record). `AuditLog` 
 records durably to a `RecordStore` (SQLite by default, PostgreSQL for several replicas;
 `open_record_store` picks one from a path or URL) or raises `AuditWriteError` so the
 session can fail closed; `export_bundle` writes a signed bundle that `verify_bundle`
-checks offline.
+checks offline. Learner text is sealed outside the signed events (`audit.content`), so
+`erase_learner_content` can erase it while every record stays verifiable.
 
 This package imports nothing else from the project.
 """
@@ -21,7 +22,9 @@ from audit.checkpoint import (
     parse_checkpoint,
     sign_checkpoint,
 )
+from audit.content_log import ContentChange
 from audit.dsse import Envelope, EnvelopeSignature, open_envelope, pae, sign_envelope
+from audit.erasure import ErasureError, ErasureSummary, erase_learner_content
 from audit.errors import (
     AuditError,
     AuditWriteError,
@@ -77,9 +80,12 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "Code",
+    "ContentChange",
     "Envelope",
     "EnvelopeError",
     "EnvelopeSignature",
+    "ErasureError",
+    "ErasureSummary",
     "InvalidKeyError",
     "KeyFileError",
     "MerkleTree",
@@ -109,6 +115,7 @@ __all__ = [
     "consistency_proof",
     "decode_record",
     "encode_record",
+    "erase_learner_content",
     "export_bundle",
     "format_timestamp",
     "inclusion_proof",

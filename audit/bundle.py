@@ -5,6 +5,8 @@ Layout (format 1)::
     MANIFEST.json          signed: origin, record range, per-session counts, file hashes
     keys/<keyid>.json      public keys (securesystemslib JSON) of every signer in the bundle
     log/records.jsonl      one record line per line, in seq order, '\\n'-terminated
+    content/               the learner text the records seal, and what was erased
+                           (see `audit.content_bundle`)
 
 Files are written and synced first and the manifest last (via a rename), so an export that
 dies half-way leaves a bundle without a manifest, which the verifier rejects, rather than
@@ -30,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from audit.bundle_views import write_session_views
+from audit.content_bundle import ContentExport
 from audit.errors import AuditError, BundleError
 from audit.fsutil import fsync_dir, write_all
 from audit.keys import PublicKey, SigningKey
@@ -135,6 +138,7 @@ def _export(
     expected = first_seq
     low: int | None = None  # the first and last seq written
     high = upper
+    content = ContentExport()  # the sealed text the exported records refer to
     fd = os.open(records_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         for record in store.records(first_seq, upper):
@@ -152,6 +156,7 @@ def _export(
                         "was not supplied (pass it in record_keys)"
                     )
                 signer_ids.add(keyid)
+            content.note(record)
             data = record.line + b"\n"
             hasher.update(data)
             write_all(fd, data)
@@ -170,8 +175,15 @@ def _export(
     count = sum(sessions.values())
     files = {RECORDS_PATH: hasher.hexdigest()}
     fsync_dir(records_file.parent)
+    files.update(content.write(store, out_dir))
     files.update(
-        write_session_views(out_dir, available, origin=origin, exported_by=key.public_key.keyid)
+        write_session_views(
+            out_dir,
+            available,
+            origin=origin,
+            exported_by=key.public_key.keyid,
+            texts=content.texts,
+        )
     )
 
     keys_dir = out_dir / KEYS_DIR

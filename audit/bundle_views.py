@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from audit.content_read import rehydrated
 from audit.dsse import parse_envelope
 from audit.errors import RecordError
 from audit.fsutil import fsync_dir, write_all
@@ -65,11 +66,14 @@ def session_views(
     *,
     origin: str,
     exported_by: str,
+    texts: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """(bundle path, bytes) of every view for the record lines of an export, in order.
 
     `lines` are the bundle's record lines (with or without the trailing newline); `keys`
-    the public keys the export accepts. Yields ``xapi/<stem>.json`` before the
+    the public keys the export accepts; `texts` the sealed learner text of the export
+    (commitment -> text, `audit.content`), shown in place of each sealed reference, or
+    "[erased]" where it is absent. Yields ``xapi/<stem>.json`` before the
     ``report/<stem>.html`` that links to it, and ``report/index.html`` last if any report
     was made.
     """
@@ -108,6 +112,8 @@ def session_views(
             row.note = f"no report: the session's chain breaks at record seq {payload.seq}"
             continue
         keyids = tuple(sorted(_signer_ids(line) & keys.keys()))
+        if texts is not None:
+            payload = payload.model_copy(update={"event": rehydrated(payload.event, texts)})
         collecting.records.append(ReportRecord(payload, record_digest(line), keyids))
         if payload.event.get("type") == "session.ended":
             del open_sessions[session_id]
@@ -121,7 +127,12 @@ def session_views(
 
 
 def write_session_views(
-    out_dir: Path, keys: Mapping[str, PublicKey], *, origin: str, exported_by: str
+    out_dir: Path,
+    keys: Mapping[str, PublicKey],
+    *,
+    origin: str,
+    exported_by: str,
+    texts: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Write the views of the bundle at `out_dir` (its records file already written).
 
@@ -130,7 +141,10 @@ def write_session_views(
     """
     written: dict[str, str] = {}
     with (out_dir / RECORDS_PATH).open("rb") as handle:
-        for name, data in session_views(iter(handle), keys, origin=origin, exported_by=exported_by):
+        views = session_views(
+            iter(handle), keys, origin=origin, exported_by=exported_by, texts=texts
+        )
+        for name, data in views:
             target = out_dir / name
             if not target.parent.is_dir():
                 target.parent.mkdir()

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from audit.content_verify import ContentFacts, content_facts
 from audit.errors import RecordError
 from audit.keys import PublicKey
 from audit.records import decode_record, record_digest
@@ -27,6 +28,7 @@ class RecordFacts(NamedTuple):
     session_seq: int
     prev: str | None
     digest: str
+    content: ContentFacts | None = None  # sealed references and erasures (audit.content)
 
 
 class LineFailure(NamedTuple):
@@ -63,6 +65,7 @@ def check_line(line: bytes, trusted: Mapping[str, PublicKey]) -> LineOutcome:
         session_seq=payload.session_seq,
         prev=payload.prev,
         digest=record_digest(body),
+        content=content_facts(payload.event),
     )
 
 

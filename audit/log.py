@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from audit.content_log import ContentChange, plan_content, write_content
 from audit.errors import AuditWriteError
 from audit.keys import SigningKey
 from audit.outbox import OutboxRequest, build_messages
@@ -65,11 +66,15 @@ class AuditLog:
         policy: PolicyRef,
         events: Sequence[Mapping[str, Any]],
         outbox: Sequence[OutboxRequest] = (),
+        content: ContentChange | None = None,
     ) -> list[AppendedRecord]:
         """Append `events` (in order) to `session_id`'s chain; durable when this returns.
 
         `outbox` asks for messages announcing some of these records on channels; they are
         queued in the same transaction (see `audit.outbox.build_message` for their body).
+        `content` is the text sealed in the events and what their ``content.erased`` events
+        erase (`audit.content_log`); it is stored in the same transaction, and must match
+        the events' references exactly.
         Appends made at the same moment from several threads share one transaction
         (`batching.Batcher`: group commit); each still succeeds or fails on its own.
 
@@ -81,7 +86,7 @@ class AuditLog:
             if outbox:
                 raise AuditWriteError("outbox messages need records to announce; none given")
             return []
-        return self._commits.submit(_AppendRequest(session_id, policy, events, outbox))
+        return self._commits.submit(_AppendRequest(session_id, policy, events, outbox, content))
 
     def _write(self, requests: Sequence[_AppendRequest]) -> list[list[AppendedRecord] | Exception]:
         """Write `requests` in one transaction: a request that cannot be encoded fails alone;
@@ -96,12 +101,20 @@ class AuditLog:
                         messages = build_messages(
                             rows, request.policy, request.events, request.outbox
                         )
+                        content = plan_content(
+                            request.session_id,
+                            request.events,
+                            [row.seq for row in rows],
+                            request.content,
+                        )
                     except Exception as exc:
                         outcomes.append(_write_error(request, exc))
                         continue
                     tx.append(rows)
                     if messages:
                         tx.enqueue(messages)
+                    if content is not None:
+                        write_content(tx, content)
                     chains.extend(request.session_id, rows)
                     outcomes.append([AppendedRecord(r.seq, r.session_seq, r.digest) for r in rows])
         except Exception as exc:
@@ -148,6 +161,7 @@ class _AppendRequest:
     policy: PolicyRef
     events: Sequence[Mapping[str, Any]]
     outbox: Sequence[OutboxRequest]
+    content: ContentChange | None
 
 
 class _Chains:

@@ -46,6 +46,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from audit import content_postgres
+from audit.content_store import ContentRow, Erasure
 from audit.errors import StoreError
 from audit.outbox import OUTBOX_COLUMNS, OutboxMessage, message_from_row, short_error
 from audit.store import SessionHead, StoredRecord
@@ -295,6 +297,7 @@ class PostgresRecordStore:
                 )
             return
         if _schema_version(conn) == SCHEMA_VERSION:
+            content_postgres.ensure_tables(conn)  # sealed content came later; see content_store
             return  # already set up: opening must not wait for other processes
         # Two replicas starting on an empty database: the second waits here, then finds the
         # tables the first committed instead of failing on "already exists". The lock is
@@ -315,6 +318,7 @@ class PostgresRecordStore:
         finally:
             if not conn.broken:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
+        content_postgres.ensure_tables(conn)
 
     @property
     def name(self) -> str:
@@ -478,6 +482,22 @@ class PostgresRecordStore:
                 )
             cursor_seq = int(rows[-1][0]) + 1
 
+    def content_rows(self, session_id: str) -> list[ContentRow]:
+        """See `audit.content_store.ContentStore.content_rows`."""
+        with self._lock:
+            try:
+                return content_postgres.select_rows(self._connection(), session_id)
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot read sealed content of {self._name}: {exc}") from exc
+
+    def erasures(self, session_id: str) -> list[Erasure]:
+        """See `audit.content_store.ContentStore.erasures`."""
+        with self._lock:
+            try:
+                return content_postgres.select_erasures(self._connection(), session_id)
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot read erasures of {self._name}: {exc}") from exc
+
     def session_ids(self) -> list[str]:
         rows = self._fetch(
             "sessions", "SELECT DISTINCT session_id FROM records ORDER BY session_id"
@@ -558,6 +578,18 @@ class _PostgresTransaction:
                 )
         except psycopg.Error as exc:
             raise StoreError(f"cannot queue outbox messages in {self._name}: {exc}") from exc
+
+    def put_content(self, rows: Sequence[ContentRow]) -> None:
+        try:
+            content_postgres.insert_rows(self._connection(), rows)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot store sealed content in {self._name}: {exc}") from exc
+
+    def erase_content(self, erasures: Sequence[Erasure]) -> None:
+        try:
+            content_postgres.erase(self._connection(), erasures)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot erase sealed content in {self._name}: {exc}") from exc
 
 
 def _schema_version(conn: _Connection) -> int | None:

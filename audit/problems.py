@@ -38,6 +38,9 @@ class Code(StrEnum):
     RANGE_MISMATCH = "range-mismatch"  # record count / seq range differ from the manifest
     SESSIONS_MISMATCH = "sessions-mismatch"  # per-session counts differ from the manifest
     VERIFY_ERROR = "verify-error"  # the verifier itself failed (reported, never raised)
+    CONTENT_MALFORMED = "content-malformed"  # a content/ line or sealed reference is garbled
+    CONTENT_MISMATCH = "content-mismatch"  # sealed text does not fit its commitment or record
+    CONTENT_MISSING = "content-missing"  # sealed text absent and not (validly) declared erased
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from audit import content_sqlite
+from audit.content_store import ContentRow, Erasure
 from audit.errors import StoreError
 from audit.outbox import OUTBOX_COLUMNS, OutboxMessage, message_from_row, short_error
 from audit.store import SessionHead, StoredRecord
@@ -164,6 +166,7 @@ class SQLiteRecordStore:
         if str(mode).lower() != "wal":
             raise sqlite3.DatabaseError(f"journal_mode WAL not available (got {mode!r})")
         if version == SCHEMA_VERSION:
+            content_sqlite.ensure_tables(conn)  # sealed content came later; see content_store
             return  # already set up: opening must not wait for another process's write lock
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -179,6 +182,7 @@ class SQLiteRecordStore:
         except BaseException:
             _rollback(conn)
             raise
+        content_sqlite.ensure_tables(conn)
 
     @property
     def path(self) -> Path:
@@ -342,6 +346,22 @@ class SQLiteRecordStore:
                 )
             cursor_seq = rows[-1][0] + 1
 
+    def content_rows(self, session_id: str) -> list[ContentRow]:
+        """See `audit.content_store.ContentStore.content_rows`."""
+        with self._lock:
+            try:
+                return content_sqlite.select_rows(self._connection(), session_id)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read sealed content of {self._path}: {exc}") from exc
+
+    def erasures(self, session_id: str) -> list[Erasure]:
+        """See `audit.content_store.ContentStore.erasures`."""
+        with self._lock:
+            try:
+                return content_sqlite.select_erasures(self._connection(), session_id)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read erasures of {self._path}: {exc}") from exc
+
     def session_ids(self) -> list[str]:
         with self._lock:
             try:
@@ -424,6 +444,18 @@ class _SQLiteTransaction:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot queue outbox messages in {self._path}: {exc}") from exc
+
+    def put_content(self, rows: Sequence[ContentRow]) -> None:
+        try:
+            content_sqlite.insert_rows(self._connection(), rows)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store sealed content in {self._path}: {exc}") from exc
+
+    def erase_content(self, erasures: Sequence[Erasure]) -> None:
+        try:
+            content_sqlite.erase(self._connection(), erasures)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot erase sealed content in {self._path}: {exc}") from exc
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

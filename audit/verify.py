@@ -3,7 +3,8 @@
 `verify_bundle` needs nothing but the bundle (a directory, or the same files in a zip
 archive, which is unpacked into a temporary directory first): it checks the manifest signature
 against the bundle's own keys, every file hash, and every record (canonical form, DSSE
-signature, payload, seq order, session hash chains), and reports each problem with a stable
+signature, payload, seq order, session hash chains) and the sealed learner text against
+the records' commitments (`audit.content_verify`), and reports each problem with a stable
 code and the line and seq involved. It never raises on bad input; a missing file or
 garbage is a reported problem.
 
@@ -40,9 +41,10 @@ from typing import BinaryIO, Final
 from pydantic import ValidationError
 
 from audit.chain import ChainChecker
+from audit.content_verify import ContentChecker
 from audit.errors import InvalidKeyError
 from audit.keys import PublicKey
-from audit.linecheck import LineOutcome, check_line, check_lines
+from audit.linecheck import LineOutcome, RecordFacts, check_line, check_lines
 from audit.manifest import (
     KEYS_DIR,
     MANIFEST_NAME,
@@ -173,6 +175,7 @@ class _Verification:
         self.keys: dict[str, PublicKey] = {}
         self.manifest: Manifest | None = None
         self.chain = ChainChecker(None, self.problems)
+        self.content = ContentChecker(self.problems)
 
     def run(self) -> None:
         if not self.root.is_dir():
@@ -187,6 +190,7 @@ class _Verification:
         )
         self._check_files()
         self._check_records()
+        self.content.check(self.root)
         self._check_totals()
 
     def report(self, truncated: bool) -> VerificationReport:
@@ -309,6 +313,8 @@ class _Verification:
             chunks = _hashed_chunks(handle, hasher.update)
             for outcome in self._outcomes(chunks, path.stat().st_size):
                 self.chain.feed(outcome)
+                if isinstance(outcome, RecordFacts):
+                    self.content.note(outcome.seq, outcome.session_id, outcome.content)
         expected = self.manifest.files.get(RECORDS_PATH) if self.manifest else None
         if expected is not None and hasher.hexdigest() != expected:
             self.problems.add(

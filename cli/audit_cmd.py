@@ -1,4 +1,4 @@
-"""`proctor audit verify|export`: what an auditor runs, offline."""
+"""`proctor audit verify|export|erase`: what an auditor runs, offline; and erasure."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from audit import SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
 from audit.bundle import zip_bundle
 from audit.keyring import load_retired_keys, retired_keys_dir
+from cli.audit_erase import add_erase_arguments, run_erase
 from cli.home import ProctorHome
 
 EXIT_FAILED = 1
@@ -35,9 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument(
         "--out", type=Path, required=True, help="a new directory, or a file name ending in .zip"
     )
+    add_erase_arguments(commands)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.audit_command == "erase":
+        return run_erase(args)
     if args.audit_command == "export":
         home = ProctorHome.from_environment().ensure()
         store = SQLiteRecordStore(home.audit_db)

@@ -3,31 +3,66 @@
 Escalations that name channels are also queued for webhook delivery, one outbox message per
 channel, in the same append: the escalation is recorded and queued together or not at all,
 so a dispatcher can deliver it later even if the receiver is down now.
+
+What the learner said is sealed before it is signed (`audit.content`): the record keeps a
+salted commitment in place of each learner text field named in `LEARNER_TEXT`, and the text
+itself is stored beside the log in the same transaction, so that it can later be erased
+(`audit.erasure`) without touching a signed byte. Personal data the policy redacts is
+masked before this point, so it reaches neither the record nor the content store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from audit import AuditLog, OutboxRequest, PolicyRef
+from audit.content import ANY_ITEM, FieldPath, SealedText, seal_fields
+from audit.content_log import ContentChange
 from engine.events import EscalationTriggered, PolicyVersion, SessionEvent, event_to_json
+
+#: Where each event type carries words the learner spoke: the utterance itself, and the
+#: quotes of it that findings, objectives and the scorecard cite as evidence.
+LEARNER_TEXT: Final[Mapping[str, tuple[FieldPath, ...]]] = {
+    "utterance.final": (("text",),),
+    "flag.raised": (("finding", "quote"),),
+    "objective.progress": (("evidence", "quote"),),
+    "score.computed": (
+        ("scorecard", "blockers_breached", ANY_ITEM, "quote"),
+        ("scorecard", "criteria", ANY_ITEM, "evidence", ANY_ITEM, "quote"),
+    ),
+}
 
 
 class AuditRecorder:
-    """Appends each batch of durable events to the audit log in one transaction."""
+    """Appends each batch of durable events to the audit log in one transaction.
 
-    def __init__(self, log: AuditLog) -> None:
+    `seal_learner_text=False` records learner text in the signed events themselves, where
+    it can never be erased; only for logs that hold no personal data.
+    """
+
+    def __init__(self, log: AuditLog, *, seal_learner_text: bool = True) -> None:
         self._log = log
+        self._seal = seal_learner_text
 
     def record(
         self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
     ) -> None:
         reference = PolicyRef(id=policy.id, version=policy.version, digest=policy.digest)
+        recorded = [event_to_json(event) for event in events]
+        sealed: list[SealedText] = []
+        if self._seal:
+            for index, event in enumerate(recorded):
+                paths = LEARNER_TEXT.get(str(event.get("type")))
+                if paths:
+                    recorded[index], found = seal_fields(event, paths)
+                    sealed += found
         self._log.append(
             session_id,
             reference,
-            [event_to_json(event) for event in events],
+            recorded,
             outbox=escalation_messages(events),
+            content=ContentChange(sealed=tuple(sealed)) if sealed else None,
         )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from audit import AuditLog, RecordStore, SigningKey, decode_record
+from audit.content_read import rehydrated, store_texts
 from audit.report_model import ReportRecord
 from engine import FinalUtterance, Session, SteppingClock
 from engine.events import EndReason
@@ -78,10 +79,14 @@ def record_session(
 
 
 def report_records(store: RecordStore, key: SigningKey, session_id: str) -> list[ReportRecord]:
-    """The session's records decoded (and so verified) with `key`, as the report takes them."""
+    """The session's records decoded (and so verified) with `key`, as the report takes them:
+    with the learner text sealed in them put back from the store, as an export does."""
     trusted = {key.public_key.keyid: key.public_key}
-    return [
-        ReportRecord(decode_record(row.line, trusted), row.digest, (key.public_key.keyid,))
-        for row in store.records()
-        if row.session_id == session_id
-    ]
+    texts = store_texts(store, [session_id])
+    records = []
+    for row in store.records():
+        if row.session_id == session_id:
+            payload = decode_record(row.line, trusted)
+            payload = payload.model_copy(update={"event": rehydrated(payload.event, texts)})
+            records.append(ReportRecord(payload, row.digest, (key.public_key.keyid,)))
+    return records

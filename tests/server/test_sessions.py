@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
 from audit import decode_record
+from audit.content_read import rehydrated, store_texts
 from server import Limits, ServerConfig, create_app
 from server.auth import Role
 from server.state import ServiceState
@@ -113,13 +114,17 @@ def sse_messages(body: str) -> list[tuple[str | None, str | None, Message]]:
 
 
 def recorded_events(app: FastAPI, session_id: str) -> list[Message]:
-    """The events of `session_id` as the audit log holds them, signatures checked."""
+    """The events of `session_id` as the audit log holds them, signatures checked, with the
+    learner text sealed in them put back from the store's content (`audit.content`)."""
     state = service(app)
     public = state.audit_log.key.public_key
     payloads = [
         decode_record(record.line, {public.keyid: public}) for record in state.audit_store.records()
     ]
-    return [dict(payload.event) for payload in payloads if payload.session_id == session_id]
+    texts = store_texts(state.audit_store, [session_id])
+    return [
+        rehydrated(payload.event, texts) for payload in payloads if payload.session_id == session_id
+    ]
 
 
 def play_a_short_call(client: TestClient, session_id: str, key: str) -> list[Message]:
