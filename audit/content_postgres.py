@@ -42,7 +42,7 @@ _TABLES: Final = (
     """,
     "CREATE INDEX content_erased_by_session ON {s}.content_erased (session_id)",
     """
-    CREATE FUNCTION {s}.audit_content_insert() RETURNS trigger
+    CREATE OR REPLACE FUNCTION {s}.audit_content_insert() RETURNS trigger
     LANGUAGE plpgsql AS $proctor$
     BEGIN
         IF NOT EXISTS (SELECT 1 FROM {s}.records
@@ -63,7 +63,7 @@ _TABLES: Final = (
     FOR EACH ROW EXECUTE FUNCTION {s}.audit_content_insert()
     """,
     """
-    CREATE FUNCTION {s}.audit_content_change() RETURNS trigger
+    CREATE OR REPLACE FUNCTION {s}.audit_content_change() RETURNS trigger
     LANGUAGE plpgsql AS $proctor$
     BEGIN
         IF TG_OP = 'TRUNCATE' THEN
@@ -92,7 +92,7 @@ _TABLES: Final = (
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.audit_content_change()
     """,
     """
-    CREATE FUNCTION {s}.audit_content_erased_insert() RETURNS trigger
+    CREATE OR REPLACE FUNCTION {s}.audit_content_erased_insert() RETURNS trigger
     LANGUAGE plpgsql AS $proctor$
     BEGIN
         IF NOT EXISTS (SELECT 1 FROM {s}.records
@@ -109,7 +109,7 @@ _TABLES: Final = (
     FOR EACH ROW EXECUTE FUNCTION {s}.audit_content_erased_insert()
     """,
     """
-    CREATE FUNCTION {s}.audit_content_erased_refuse() RETURNS trigger
+    CREATE OR REPLACE FUNCTION {s}.audit_content_erased_refuse() RETURNS trigger
     LANGUAGE plpgsql AS $proctor$
     BEGIN
         RAISE EXCEPTION 'content erasures are append-only: % refused', TG_OP

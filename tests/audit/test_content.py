@@ -152,7 +152,7 @@ def test_check_sealed_refuses_every_mismatch() -> None:
 
 def test_plan_content_ties_rows_to_their_records_and_erasures_to_their_event() -> None:
     a, b = seal("a"), seal("b")
-    events = [
+    events: list[dict[str, Any]] = [
         {"type": "t", "x": reference(a.commitment)},
         {"type": "t"},
         {"type": "t", "y": [reference(b.commitment)]},
@@ -174,5 +174,6 @@ def test_plan_content_ties_rows_to_their_records_and_erasures_to_their_event() -
         plan_content("s", [erasing], [12], ContentChange(erases=(a.commitment,)))
     with pytest.raises(ContentError, match="exactly those"):
         plan_content("s", [erasing], [12], None)  # an erasure record must erase
+    malformed: dict[str, Any] = {"type": "content.erased", "commitments": ["x"]}
     with pytest.raises(ContentError, match="lists"):
-        plan_content("s", [{"type": "content.erased", "commitments": ["x"]}], [1], None)
+        plan_content("s", [malformed], [1], None)

@@ -124,7 +124,7 @@ def erased_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 Edit = Callable[[Path], None]
 
 
-def rewrite_lines(name: str, change: Callable[[list[dict[str, object]]], None]) -> Edit:
+def rewrite_lines(name: str, change: Callable[[list[dict[str, object]]], object]) -> Edit:
     def edit(bundle: Path) -> None:
         path = bundle / name
         rows = [json.loads(line) for line in path.read_text().splitlines()]

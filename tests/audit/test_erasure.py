@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,11 +16,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from audit import (
     AuditLog,
     AuditWriteError,
     SigningKey,
+    SQLiteRecordStore,
     StoreError,
     decode_record,
     export_bundle,
@@ -192,11 +196,11 @@ def raw_connection(factory: StoreFactory) -> Iterator[Any]:
         with psycopg.connect(str(factory.location), autocommit=True) as conn:
             yield conn
     else:
-        conn = sqlite3.connect(factory.location, isolation_level=None)
+        lite = sqlite3.connect(factory.location, isolation_level=None)
         try:
-            yield conn
+            yield lite
         finally:
-            conn.close()
+            lite.close()
 
 
 @pytest.mark.parametrize(
@@ -232,3 +236,58 @@ def test_the_store_refuses_content_of_a_record_it_does_not_hold(store: AnyStore)
     sealed = seal("x")
     with pytest.raises(StoreError, match="belong to a record"), store.transaction() as tx:
         tx.put_content([ContentRow(sealed.commitment, "s", 1, sealed.salt, sealed.text)])
+
+
+def test_stores_written_before_sealed_content_gain_its_tables(
+    record_store_factory: StoreFactory, key: SigningKey
+) -> None:
+    store = record_store_factory()
+    AuditLog(store, key).append("old", POLICY, [{"type": "session.started", "learner": "L"}])
+    store.close()
+    with raw_connection(record_store_factory) as conn:  # as a store of an earlier version
+        conn.execute("DROP TABLE content_erased")
+        conn.execute("DROP TABLE content")
+    reader = record_store_factory(read_only=True)
+    assert reader.content_rows("old") == [] and reader.erasures("old") == []
+    store = record_store_factory()
+    record_session(store, key, SPOKEN, session_id="new", learner="L")
+    sealed = len(store.content_rows("new"))
+    assert sealed > 0
+    assert erase_learner_content(store, key, "L").erased == {"new": sealed}  # "old" has none
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    owners=st.lists(st.sampled_from(["L-1", "L-2", "L-3"]), min_size=1, max_size=4),
+    erase_order=st.permutations(["L-1", "L-2", "L-3"]),
+    erased_count=st.integers(0, 3),
+)
+def test_any_erasures_leave_a_verifiable_log_declaring_exactly_what_was_erased(
+    owners: list[str], erase_order: list[str], erased_count: int
+) -> None:
+    key = SigningKey.generate()
+    with tempfile.TemporaryDirectory() as folder, SQLiteRecordStore(Path(folder) / "a.db") as store:
+        for n, owner in enumerate(owners):
+            spoken = SPOKEN[: 1 + n % len(SPOKEN)]
+            record_session(store, key, spoken, session_id=f"s{n}", learner=owner, end=None)
+        sealed = {
+            f"s{n}": {row.commitment for row in store.content_rows(f"s{n}")}
+            for n in range(len(owners))
+        }
+        gone = [learner for learner in erase_order[:erased_count] if learner in owners]
+        for learner in gone:
+            erase_learner_content(store, key, learner)
+        out = export_bundle(store, key, Path(folder) / "bundle", ORIGIN).path
+        report = verify_bundle(out)
+        assert report.ok, report.problems
+        declared: set[str] = set()
+        if (out / ERASED_PATH).exists():
+            declared = {
+                json.loads(line)["commitment"]
+                for line in (out / ERASED_PATH).read_text().splitlines()
+            }
+        expect_gone = {
+            c for n, owner in enumerate(owners) if owner in gone for c in sealed[f"s{n}"]
+        }
+        assert declared == expect_gone
+        assert set(bundle_texts(out)) == set().union(*sealed.values()) - expect_gone
