@@ -4,7 +4,13 @@ Layout (format 1)::
 
     MANIFEST.json          signed: origin, record range, per-session counts, file hashes
     keys/<keyid>.json      public keys (securesystemslib JSON) of every signer in the bundle
-    log/records.jsonl      one record line per line, in seq order, '\\n'-terminated
+    keys/<keyid>.vkey      the same keys as signed-note verifier keys (name = origin)
+    log/records.jsonl      one record line per line, in seq order, '\\n'-terminated;
+                           line i is leaf i of the log's RFC 6962 tree (whole-log exports)
+    log/checkpoints/<size>.note          signed checkpoints covering the exported range
+    proofs/consistency/<old>-<new>.proof  between consecutive checkpoints
+    proofs/inclusion/<seq>.tlog-proof     per record, for exports that are not the
+                                          whole log from seq 1 (see `audit.bundle_tlog`)
     content/               the learner text the records seal, and what was erased
                            (see `audit.content_bundle`)
 
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from audit.bundle_tlog import vkey_files, write_log_evidence
 from audit.bundle_views import write_session_views
 from audit.content_bundle import ContentExport
 from audit.errors import AuditError, BundleError
@@ -136,6 +143,7 @@ def _export(
     sessions: dict[str, int] = {}
     signer_ids: set[str] = {key.public_key.keyid}
     expected = first_seq
+    chosen: list[int] = []  # the seqs written
     low: int | None = None  # the first and last seq written
     high = upper
     content = ContentExport()  # the sealed text the exported records refer to
@@ -156,6 +164,7 @@ def _export(
                         "was not supplied (pass it in record_keys)"
                     )
                 signer_ids.add(keyid)
+            chosen.append(record.seq)
             content.note(record)
             data = record.line + b"\n"
             hasher.update(data)
@@ -185,6 +194,19 @@ def _export(
             texts=content.texts,
         )
     )
+    partial_export = selection is not None or first_seq > 1
+    evidence = write_log_evidence(
+        out_dir,
+        store,
+        key,
+        origin,
+        first_seq=first_seq,
+        last_seq=upper,
+        exported=chosen if partial_export else None,
+        keys=available,
+    )
+    files.update(evidence.files)
+    signer_ids |= evidence.signers
 
     keys_dir = out_dir / KEYS_DIR
     keys_dir.mkdir()
@@ -192,6 +214,8 @@ def _export(
         text = json.dumps(available[keyid].to_securesystemslib_dict(), indent=2, sort_keys=True)
         name = f"{KEYS_DIR}/{keyid}.json"
         files[name] = _write_file(out_dir / name, (text + "\n").encode())
+    for name, data in vkey_files(sorted(evidence.vkeys.items())).items():
+        files[name] = _write_file(out_dir / name, data)
     fsync_dir(keys_dir)
 
     body: dict[str, object] = {

@@ -9,6 +9,13 @@ be replaced by practice that goes unrecorded.
 The same transaction queues the outbox messages a caller asks for (`audit.outbox`): a
 message about a record is committed exactly when the record is, so an escalation is never
 announced without its evidence and never recorded without being queued for delivery.
+
+It also stores the log's signed checkpoints (`audit.issuer`): one after every batch that
+closes a session (holds a ``session.ended`` event) and one whenever `checkpoint_every`
+records have been written since the last, covering everything up to the batch's last
+record and committed with it. That costs a leaf hash per record and O(log n) hashes and one
+signature per checkpoint. A checkpoint that would contradict a stored one is refused, and
+so is the batch: the log fails closed rather than publish two histories.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 from audit.content_log import ContentChange, plan_content, write_content
 from audit.errors import AuditWriteError
+from audit.issuer import DEFAULT_CHECKPOINT_EVERY, DEFAULT_ORIGIN, CheckpointIssuer
 from audit.keys import SigningKey
 from audit.outbox import OutboxRequest, build_messages
 from audit.records import PolicyRef, RecordPayload, encode_record, record_digest
@@ -42,6 +50,10 @@ class AuditLog:
 
     Several `AuditLog` instances (threads or processes) may share one store: the heads are
     read inside the store's write transaction, which the store serialises.
+
+    `origin` names the log in its checkpoints (and is the key name they are signed under);
+    exports must use the same origin to carry the log's checkpoints. Raises
+    `audit.checkpoint.CheckpointError` for an origin that cannot be a key name.
     """
 
     def __init__(
@@ -49,11 +61,23 @@ class AuditLog:
         store: RecordStore,
         key: SigningKey,
         clock: Callable[[], datetime] | None = None,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
         self._store = store
         self._key = key
         self._clock = clock if clock is not None else utc_now
+        self._checkpoints = CheckpointIssuer.for_key(key, origin, self._clock)
+        self._checkpoint_every = checkpoint_every
         self._commits = Batcher(self._write)
+
+    @property
+    def origin(self) -> str:
+        """The log's name in its checkpoints."""
+        return self._checkpoints.origin
 
     @property
     def key(self) -> SigningKey:
@@ -95,6 +119,9 @@ class AuditLog:
         try:
             with self._store.transaction() as tx:
                 chains = _Chains(tx)
+                first_seq = chains.seq + 1
+                lines: list[bytes] = []
+                closes_session = False
                 for request in requests:
                     try:
                         rows = self._encode(request, chains)
@@ -116,10 +143,30 @@ class AuditLog:
                     if content is not None:
                         write_content(tx, content)
                     chains.extend(request.session_id, rows)
+                    lines.extend(r.line for r in rows)
+                    closes_session = closes_session or any(
+                        event.get("type") == "session.ended" for event in request.events
+                    )
                     outcomes.append([AppendedRecord(r.seq, r.session_seq, r.digest) for r in rows])
+                if lines:
+                    self._checkpoint(tx, first_seq, lines, chains.seq, closes_session)
         except Exception as exc:
+            self._checkpoints.forget()
             return [_write_error(request, exc) for request in requests]
         return outcomes
+
+    def _checkpoint(
+        self,
+        tx: StoreTransaction,
+        first_seq: int,
+        lines: Sequence[bytes],
+        head: int,
+        closes_session: bool,
+    ) -> None:
+        """Extend the Merkle state by this batch; sign a checkpoint if one is due."""
+        self._checkpoints.observe(tx, first_seq, lines)
+        if closes_session or self._checkpoints.due(tx, head, self._checkpoint_every):
+            self._checkpoints.issue(tx, head)
 
     def _encode(self, request: _AppendRequest, chains: _Chains) -> list[StoredRecord]:
         """Sign `request`'s events as the records that continue the log and its session."""

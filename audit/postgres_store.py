@@ -29,9 +29,15 @@ column the store sorts or compares uses the "C" collation: byte order is the ord
 uses, so both stores return identical objects in identical order, and "due" remains a plain
 string comparison that no locale can reorder.
 
+The log's signed checkpoints (`audit.issuer`) sit in ``checkpoints``, append-only like the
+records (UPDATE, DELETE, TRUNCATE refused) and never shrinking: an INSERT must cover only
+stored records, must not be smaller than any checkpoint held, and must be larger than the
+last one of its origin.
+
 Tables are created on first open, under an advisory lock so that replicas starting together
 do not race, in the first schema of the connection's ``search_path``.
-The table ``audit_schema_version`` records the layout's version; another version is refused.
+The table ``audit_schema_version`` records the layout's version; version 1 (before
+checkpoints) is upgraded in place, any other version is refused.
 """
 
 from __future__ import annotations
@@ -50,10 +56,11 @@ from audit import content_postgres
 from audit.content_store import ContentRow, Erasure
 from audit.errors import StoreError
 from audit.outbox import OUTBOX_COLUMNS, OutboxMessage, message_from_row, short_error
-from audit.store import SessionHead, StoredRecord
+from audit.store import SessionHead, StoredCheckpoint, StoredRecord
 from audit.timefmt import format_timestamp
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
+_UPGRADABLE_VERSION: Final = 1  # records and outbox, no checkpoints
 _PAGE: Final = 1024
 _CONNECT_TIMEOUT: Final = 10  # seconds
 # pg_advisory_lock key guarding schema creation: "procaudi" in ASCII, a fixed 64-bit number.
@@ -207,7 +214,61 @@ _SCHEMA: Final = (
     """,
 )
 
+# Added by schema version 2; also run to upgrade a version 1 schema.
+_CHECKPOINT_SCHEMA: Final = (
+    """
+    CREATE TABLE {s}.checkpoints (
+        origin TEXT COLLATE "C" NOT NULL CHECK (length(origin) >= 1),
+        size BIGINT NOT NULL CHECK (size >= 1),
+        root BYTEA NOT NULL CHECK (length(root) = 32),
+        frontier BYTEA NOT NULL CHECK (length(frontier) % 32 = 0),
+        note TEXT NOT NULL,
+        issued_at TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (origin, size)
+    )
+    """,
+    "CREATE INDEX checkpoints_by_size ON {s}.checkpoints (size)",
+    """
+    CREATE FUNCTION {s}.audit_checkpoints_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql AS $proctor$
+    BEGIN
+        RAISE EXCEPTION 'checkpoints are append-only: % refused', TG_OP
+            USING ERRCODE = 'integrity_constraint_violation';
+    END
+    $proctor$
+    """,
+    """
+    CREATE TRIGGER checkpoints_no_update_or_delete BEFORE UPDATE OR DELETE ON {s}.checkpoints
+    FOR EACH ROW EXECUTE FUNCTION {s}.audit_checkpoints_refuse_change()
+    """,
+    """
+    CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON {s}.checkpoints
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.audit_checkpoints_refuse_change()
+    """,
+    """
+    CREATE FUNCTION {s}.audit_checkpoints_grow() RETURNS trigger
+    LANGUAGE plpgsql AS $proctor$
+    BEGIN
+        IF NEW.size > (SELECT coalesce(max(seq), 0) FROM {s}.records)
+           OR NEW.size < (SELECT coalesce(max(size), 0) FROM {s}.checkpoints)
+           OR NEW.size <= (SELECT coalesce(max(size), 0) FROM {s}.checkpoints
+                           WHERE origin = NEW.origin)
+        THEN
+            RAISE EXCEPTION 'checkpoints must grow and cover only stored records'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+    END
+    $proctor$
+    """,
+    """
+    CREATE TRIGGER checkpoints_grow BEFORE INSERT ON {s}.checkpoints
+    FOR EACH ROW EXECUTE FUNCTION {s}.audit_checkpoints_grow()
+    """,
+)
+
 _COLUMNS: Final = "seq, session_id, session_seq, digest, line, recorded_at"
+_CHECKPOINT_COLUMNS: Final = "origin, size, root, frontier, note, issued_at"
 
 _Connection: TypeAlias = "psycopg.Connection[tuple[Any, ...]]"
 
@@ -310,6 +371,8 @@ class PostgresRecordStore:
                 version = _schema_version(conn)
                 if version is None:
                     _create_schema(conn)
+                elif version == _UPGRADABLE_VERSION:
+                    _upgrade_schema(conn)
                 elif version != SCHEMA_VERSION:
                     raise StoreError(
                         f"{self._name} has audit schema version {version}, "
@@ -482,6 +545,14 @@ class PostgresRecordStore:
                 )
             cursor_seq = int(rows[-1][0]) + 1
 
+    def checkpoints(self, origin: str) -> list[StoredCheckpoint]:
+        rows = self._fetch(
+            "checkpoints",
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE origin = %s ORDER BY size",
+            (origin,),
+        )
+        return [_checkpoint(row) for row in rows]
+
     def content_rows(self, session_id: str) -> list[ContentRow]:
         """See `audit.content_store.ContentStore.content_rows`."""
         with self._lock:
@@ -591,6 +662,51 @@ class _PostgresTransaction:
         except psycopg.Error as exc:
             raise StoreError(f"cannot erase sealed content in {self._name}: {exc}") from exc
 
+    def record_lines(self, first_seq: int, last_seq: int) -> Iterator[bytes]:
+        conn = self._connection()
+        lower = first_seq
+        while lower <= last_seq:  # in pages: a whole log must not land in memory at once
+            try:
+                rows = conn.execute(
+                    "SELECT seq, line FROM records WHERE seq BETWEEN %s AND %s "
+                    "ORDER BY seq LIMIT %s",
+                    (lower, last_seq, _PAGE),
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot read records of {self._name}: {exc}") from exc
+            if not rows:
+                return
+            for _, line in rows:
+                yield bytes(line)
+            lower = int(rows[-1][0]) + 1
+
+    def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
+        where, params = ("WHERE origin = %s ", (origin,)) if origin is not None else ("", ())
+        try:
+            row = (
+                self._connection()
+                .execute(
+                    f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints {where}"
+                    "ORDER BY size DESC, origin LIMIT 1",
+                    params,
+                )
+                .fetchone()
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot read checkpoints of {self._name}: {exc}") from exc
+        return None if row is None else _checkpoint(row)
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        c = checkpoint
+        try:
+            self._connection().execute(
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (c.origin, c.size, c.root, c.frontier, c.note, c.issued_at),
+            )
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot store a checkpoint in {self._name}: {exc}") from exc
+
 
 def _schema_version(conn: _Connection) -> int | None:
     """The version in ``audit_schema_version`` (on the search_path), None if there is none."""
@@ -611,12 +727,39 @@ def _create_schema(conn: _Connection) -> None:
     if row is None or row[0] is None:
         raise StoreError("no schema of the search_path exists to create the audit tables in")
     schema = sql.Identifier(str(row[0]))
-    for statement in _SCHEMA:
+    for statement in (*_SCHEMA, *_CHECKPOINT_SCHEMA):
         conn.execute(sql.SQL(statement).format(s=schema))
     conn.execute(
         sql.SQL("INSERT INTO {s}.audit_schema_version (version) VALUES ({v})").format(
             s=schema, v=sql.Literal(SCHEMA_VERSION)
         )
+    )
+
+
+def _upgrade_schema(conn: _Connection) -> None:
+    """Add what schema version 2 brought (checkpoints) to a version 1 schema."""
+    row = conn.execute("SELECT current_schema()").fetchone()
+    if row is None or row[0] is None:
+        raise StoreError("no schema of the search_path exists to upgrade the audit tables in")
+    schema = sql.Identifier(str(row[0]))
+    for statement in _CHECKPOINT_SCHEMA:
+        conn.execute(sql.SQL(statement).format(s=schema))
+    conn.execute(
+        sql.SQL("UPDATE {s}.audit_schema_version SET version = {v}").format(
+            s=schema, v=sql.Literal(SCHEMA_VERSION)
+        )
+    )
+
+
+def _checkpoint(row: tuple[Any, ...]) -> StoredCheckpoint:
+    origin, size, root, frontier, note, issued_at = row
+    return StoredCheckpoint(
+        origin=str(origin),
+        size=int(size),
+        root=bytes(root),
+        frontier=bytes(frontier),
+        note=str(note),
+        issued_at=str(issued_at),
     )
 
 

@@ -7,8 +7,9 @@ seq involved.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Final
 
 MAX_PROBLEMS: Final = 50
@@ -38,9 +39,74 @@ class Code(StrEnum):
     RANGE_MISMATCH = "range-mismatch"  # record count / seq range differ from the manifest
     SESSIONS_MISMATCH = "sessions-mismatch"  # per-session counts differ from the manifest
     VERIFY_ERROR = "verify-error"  # the verifier itself failed (reported, never raised)
+    # The transparency log (`audit.verify_tlog`): checkpoints, proofs, a trusted checkpoint.
+    CHECKPOINT_MISSING = "checkpoint-missing"  # no usable checkpoint ties records to the log
+    CHECKPOINT_MALFORMED = "checkpoint-malformed"  # not a checkpoint note of the bundle's origin
+    CHECKPOINT_SIGNATURE = "checkpoint-signature"  # not (validly) signed by a bundle key
+    CHECKPOINT_MISMATCH = "checkpoint-mismatch"  # records do not give the root it signs
+    CHECKPOINT_FORK = "checkpoint-fork"  # two roots for one tree size
+    CHECKPOINT_ROLLBACK = "checkpoint-rollback"  # the log is smaller than the trusted checkpoint
+    CHECKPOINT_INCONSISTENT = "checkpoint-inconsistent"  # does not extend the trusted checkpoint
+    PROOF_MISSING = "proof-missing"  # an inclusion or consistency proof the bundle needs
+    PROOF_INVALID = "proof-invalid"  # a proof file is malformed or does not verify
+    TRUSTED_CHECKPOINT_INVALID = "trusted-checkpoint-invalid"  # the auditor's checkpoint
     CONTENT_MALFORMED = "content-malformed"  # a content/ line or sealed reference is garbled
     CONTENT_MISMATCH = "content-mismatch"  # sealed text does not fit its commitment or record
     CONTENT_MISSING = "content-missing"  # sealed text absent and not (validly) declared erased
+
+
+class ExitStatus(IntEnum):
+    """`proctor audit verify`'s exit status: one per class of failure, stable like the codes.
+
+    A report with problems of several classes exits with the first class in `_PRECEDENCE`:
+    a rewritten history first, then altered records, then the log's own evidence, keys,
+    the bundle's files, an unusable trusted checkpoint, and the verifier's own failure.
+    2 is left to argparse (usage errors).
+    """
+
+    OK = 0
+    RECORDS = 1  # records altered, missing, duplicated, reordered, forged, chains cut
+    BUNDLE = 3  # not a bundle, manifest missing/altered/unsigned, files missing/altered/added
+    KEYS = 4  # a key file malformed, misnamed or not among the trusted keys
+    LOG = 5  # checkpoints or proofs missing, unsigned, or not matching the records
+    HISTORY = 6  # the log forked, rolled back or rewrote what the trusted checkpoint saw
+    TRUSTED_CHECKPOINT = 7  # the auditor's checkpoint is unusable with this bundle
+    ERROR = 8  # the verifier itself failed
+
+
+_CLASSES: Final[dict[str, ExitStatus]] = {
+    **{c: ExitStatus.BUNDLE for c in ("bundle-missing", "manifest-missing", "manifest-malformed")},
+    **{c: ExitStatus.BUNDLE for c in ("manifest-format", "manifest-signature")},
+    **{c: ExitStatus.BUNDLE for c in ("file-missing", "file-hash", "file-unlisted")},
+    **{c: ExitStatus.KEYS for c in ("key-malformed", "key-id-mismatch", "key-untrusted")},
+    **{c: ExitStatus.LOG for c in ("checkpoint-missing", "checkpoint-malformed")},
+    **{c: ExitStatus.LOG for c in ("checkpoint-signature", "checkpoint-mismatch")},
+    **{c: ExitStatus.LOG for c in ("proof-missing", "proof-invalid")},
+    **{c: ExitStatus.HISTORY for c in ("checkpoint-fork", "checkpoint-rollback")},
+    "checkpoint-inconsistent": ExitStatus.HISTORY,
+    "trusted-checkpoint-invalid": ExitStatus.TRUSTED_CHECKPOINT,
+    "verify-error": ExitStatus.ERROR,
+}
+_PRECEDENCE: Final = (
+    ExitStatus.HISTORY,
+    ExitStatus.RECORDS,
+    ExitStatus.LOG,
+    ExitStatus.KEYS,
+    ExitStatus.BUNDLE,
+    ExitStatus.TRUSTED_CHECKPOINT,
+    ExitStatus.ERROR,
+)
+
+
+def failure_class(code: str) -> ExitStatus:
+    """The class of a problem code; record-level and any other evidence codes are RECORDS."""
+    return _CLASSES.get(code, ExitStatus.RECORDS)
+
+
+def exit_status(codes: Iterable[str]) -> ExitStatus:
+    """The exit status for a report with these problem codes (OK if there are none)."""
+    classes = {failure_class(code) for code in codes}
+    return next((status for status in _PRECEDENCE if status in classes), ExitStatus.OK)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ The same file holds the webhook outbox (`audit.outbox`), so queuing a message an
 the record it announces are one transaction. Only an outbox row's delivery columns
 (attempts, next attempt, last error, delivered at) may change; triggers refuse editing what
 a message says, un-delivering it, deleting it before delivery and announcing a record that
-does not exist. Schema version 2 added the outbox; a version 1 file is upgraded on open.
+does not exist. Schema version 2 added the outbox, version 3 the checkpoints table (the
+log's signed tree heads, append-only and never shrinking, enforced by triggers as well); an
+older file is upgraded on open.
 """
 
 from __future__ import annotations
@@ -23,17 +25,18 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from audit import content_sqlite
 from audit.content_store import ContentRow, Erasure
 from audit.errors import StoreError
 from audit.outbox import OUTBOX_COLUMNS, OutboxMessage, message_from_row, short_error
-from audit.store import SessionHead, StoredRecord
+from audit.store import SessionHead, StoredCheckpoint, StoredRecord
 from audit.timefmt import format_timestamp
 
-SCHEMA_VERSION: Final = 2
-_READABLE_VERSIONS: Final = frozenset({1, SCHEMA_VERSION})  # version 1: records, no outbox
+SCHEMA_VERSION: Final = 3
+# version 1: records only; version 2: and the outbox; version 3: and checkpoints
+_READABLE_VERSIONS: Final = frozenset({1, 2, SCHEMA_VERSION})
 _PAGE: Final = 1024
 
 _SCHEMA: Final = (
@@ -116,9 +119,44 @@ _SCHEMA: Final = (
         SELECT RAISE(ABORT, 'undelivered outbox messages cannot be deleted');
     END
     """,
+    """
+    CREATE TABLE IF NOT EXISTS checkpoints (
+        origin TEXT NOT NULL CHECK (length(origin) >= 1),
+        size INTEGER NOT NULL CHECK (size >= 1),
+        root BLOB NOT NULL CHECK (length(root) = 32),
+        frontier BLOB NOT NULL CHECK (length(frontier) % 32 = 0),
+        note TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        PRIMARY KEY (origin, size)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS checkpoints_by_size ON checkpoints (size)",
+    """
+    CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+    BEGIN
+        SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE refused');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+    BEGIN
+        SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE refused');
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS checkpoints_grow BEFORE INSERT ON checkpoints
+    WHEN NEW.size > (SELECT coalesce(max(seq), 0) FROM records)
+      OR NEW.size < (SELECT coalesce(max(size), 0) FROM checkpoints)
+      OR NEW.size <= (SELECT coalesce(max(size), 0) FROM checkpoints
+                      WHERE origin = NEW.origin)
+    BEGIN
+        SELECT RAISE(ABORT, 'checkpoints must grow and cover only stored records');
+    END
+    """,
 )
 
 _COLUMNS: Final = "seq, session_id, session_seq, digest, line, recorded_at"
+_CHECKPOINT_COLUMNS: Final = "origin, size, root, frontier, note, issued_at"
 
 
 class SQLiteRecordStore:
@@ -346,6 +384,20 @@ class SQLiteRecordStore:
                 )
             cursor_seq = rows[-1][0] + 1
 
+    def checkpoints(self, origin: str) -> list[StoredCheckpoint]:
+        with self._lock:
+            conn = self._connection()
+            if not _has_checkpoints(conn):
+                return []  # a read-only file of an older schema: no checkpoints yet
+            try:
+                rows = conn.execute(
+                    f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE origin = ? ORDER BY size",
+                    (origin,),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read checkpoints of {self._path}: {exc}") from exc
+        return [_checkpoint(row) for row in rows]
+
     def content_rows(self, session_id: str) -> list[ContentRow]:
         """See `audit.content_store.ContentStore.content_rows`."""
         with self._lock:
@@ -457,6 +509,41 @@ class _SQLiteTransaction:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot erase sealed content in {self._path}: {exc}") from exc
 
+    def record_lines(self, first_seq: int, last_seq: int) -> Iterator[bytes]:
+        conn = self._connection()
+        try:
+            cursor = conn.execute(
+                "SELECT line FROM records WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                (first_seq, last_seq),
+            )
+            for (line,) in cursor:
+                yield bytes(line)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read records of {self._path}: {exc}") from exc
+
+    def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
+        conn = self._connection()
+        where, params = ("WHERE origin = ? ", (origin,)) if origin is not None else ("", ())
+        try:
+            row = conn.execute(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints {where}"
+                "ORDER BY size DESC, origin LIMIT 1",
+                params,
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read checkpoints of {self._path}: {exc}") from exc
+        return None if row is None else _checkpoint(row)
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        c = checkpoint
+        try:
+            self._connection().execute(
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (c.origin, c.size, c.root, c.frontier, c.note, c.issued_at),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store a checkpoint in {self._path}: {exc}") from exc
+
 
 def _rollback(conn: sqlite3.Connection) -> None:
     """Undo an open transaction; a failing ROLLBACK must not hide the original error."""
@@ -464,6 +551,25 @@ def _rollback(conn: sqlite3.Connection) -> None:
         # If ROLLBACK fails, SQLite has already rolled back (e.g. after an I/O error).
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+
+
+def _checkpoint(row: tuple[Any, ...]) -> StoredCheckpoint:
+    origin, size, root, frontier, note, issued_at = row
+    return StoredCheckpoint(
+        origin=str(origin),
+        size=int(size),
+        root=bytes(root),
+        frontier=bytes(frontier),
+        note=str(note),
+        issued_at=str(issued_at),
+    )
+
+
+def _has_checkpoints(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'"
+    ).fetchone()
+    return row is not None
 
 
 def _head(conn: sqlite3.Connection, path: Path) -> int:

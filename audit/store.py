@@ -14,6 +14,9 @@ Contract every implementation keeps:
 - rows are never updated or deleted, refused by the store itself, not only by this code;
 - outbox messages (`audit.outbox`) queued with `enqueue` commit or roll back together with
   the records of the same transaction;
+- signed checkpoints (`audit.issuer`) are append-only too, cover at most the records
+  stored, and never shrink: the store refuses a checkpoint smaller than one it holds (of
+  any origin) or not larger than the last one of its own origin;
 - every failure surfaces as `audit.errors.StoreError`.
 """
 
@@ -38,6 +41,22 @@ class StoredRecord:
     digest: str  # record_digest(line)
     line: bytes
     recorded_at: str  # the record's RFC 3339 timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """One signed checkpoint (C2SP signed note) and the Merkle state it was computed from.
+
+    `frontier` is the compact range of the tree at `size` (`audit.compact_range`), kept so
+    that the next checkpoint extends this one without re-reading the log.
+    """
+
+    origin: str
+    size: int
+    root: bytes
+    frontier: bytes
+    note: str
+    issued_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +86,18 @@ class StoreTransaction(Protocol):
         """Queue outbox `messages` about records of the log; durable at commit, with them."""
         ...
 
+    def record_lines(self, first_seq: int, last_seq: int) -> Iterator[bytes]:
+        """The lines of records first_seq..last_seq, by seq, as this transaction sees them."""
+        ...
+
+    def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
+        """The largest checkpoint of `origin` (None: of any origin), or None if there is none."""
+        ...
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Store a signed checkpoint; durable at commit."""
+        ...
+
 
 class RecordStore(Protocol):
     """Append-only storage of record lines."""
@@ -89,6 +120,10 @@ class RecordStore(Protocol):
 
     def session_ids(self) -> list[str]:
         """Every session id with at least one record, sorted."""
+        ...
+
+    def checkpoints(self, origin: str) -> list[StoredCheckpoint]:
+        """Every committed checkpoint of `origin`, by size."""
         ...
 
     def close(self) -> None:

@@ -12,6 +12,10 @@ A subset bundle (its manifest has a ``selection``) holds the complete chains of 
 sessions: there every session must run from session_seq 0 with as many records as the
 manifest says, and seq must rise from line to line, but need not be contiguous.
 
+The bundle's transparency-log evidence (checkpoints, consistency and inclusion proofs, and
+an auditor's own trusted checkpoint if given) is checked by `audit.verify_tlog`, fed each
+line as it is read, so the Merkle tree is rebuilt in the same single pass over the file.
+
 A bundle's keys prove only that the bundle is internally consistent: whoever holds a key
 can make a consistent bundle with it. An auditor who knows the organisation's audit key
 ids (published out of band) passes them as `trusted_keyids`; keys outside that set are then
@@ -54,6 +58,7 @@ from audit.manifest import (
     render_manifest,
 )
 from audit.problems import Code, Problem, ProblemList, TooManyProblems, VerificationReport
+from audit.verify_tlog import TlogChecker
 
 _CHUNK_LINES: Final = 2048
 _PARALLEL_MIN_BYTES: Final = 4 * 1024 * 1024  # ~5k records: below this, workers cost more
@@ -65,19 +70,24 @@ def verify_bundle(
     *,
     trusted_keyids: Collection[str] | None = None,
     workers: int | None = None,
+    trusted_checkpoint: bytes | str | None = None,
 ) -> VerificationReport:
     """Verify the bundle at `path`, a directory or a zip of one, and report every problem
     found (up to 50).
 
     `trusted_keyids`: if given, only bundle keys with these ids are accepted. `workers`:
     processes for the per-record checks; None picks one per CPU for large bundles, 1 checks
-    in this process.
+    in this process. `trusted_checkpoint`: a signed checkpoint of the log the auditor kept
+    from before; the bundle's log must extend it (`audit.verify_tlog`).
     """
     path = Path(path)
+    trusted = (
+        trusted_checkpoint.encode() if isinstance(trusted_checkpoint, str) else (trusted_checkpoint)
+    )
     if path.is_file() and zipfile.is_zipfile(path):
         with tempfile.TemporaryDirectory(prefix="proctor-bundle-") as unpacked:
-            return _verify_archive(path, Path(unpacked), trusted_keyids, workers)
-    return _verify(path, trusted_keyids, workers, [])
+            return _verify_archive(path, Path(unpacked), trusted_keyids, workers, trusted)
+    return _verify(path, trusted_keyids, workers, [], trusted)
 
 
 def _verify_archive(
@@ -85,6 +95,7 @@ def _verify_archive(
     target: Path,
     trusted_keyids: Collection[str] | None,
     workers: int | None,
+    trusted_checkpoint: bytes | None,
 ) -> VerificationReport:
     found: list[Problem] = []
     try:
@@ -92,7 +103,7 @@ def _verify_archive(
     except (OSError, zipfile.BadZipFile, ValueError, RuntimeError) as exc:
         problem = f"{archive} is not a readable zip archive: {type(exc).__name__}: {exc}"
         return VerificationReport(0, 0, [Problem(Code.BUNDLE_MISSING.value, problem)])
-    return _verify(root, trusted_keyids, workers, found)
+    return _verify(root, trusted_keyids, workers, found, trusted_checkpoint)
 
 
 def _unpack(archive: Path, target: Path, problems: list[Problem]) -> Path:
@@ -147,8 +158,9 @@ def _verify(
     trusted_keyids: Collection[str] | None,
     workers: int | None,
     found: list[Problem],
+    trusted_checkpoint: bytes | None = None,
 ) -> VerificationReport:
-    run = _Verification(path, trusted_keyids, workers)
+    run = _Verification(path, trusted_keyids, workers, trusted_checkpoint)
     run.problems.items.extend(found)
     truncated = False
     try:
@@ -166,9 +178,15 @@ class _Verification:
     """The state of one verification run."""
 
     def __init__(
-        self, root: Path, trusted_keyids: Collection[str] | None, workers: int | None
+        self,
+        root: Path,
+        trusted_keyids: Collection[str] | None,
+        workers: int | None,
+        trusted_checkpoint: bytes | None = None,
     ) -> None:
         self.root = root
+        self.trusted_checkpoint = trusted_checkpoint
+        self.tlog: TlogChecker | None = None
         self.trusted = None if trusted_keyids is None else frozenset(trusted_keyids)
         self.workers = workers
         self.problems = ProblemList()
@@ -188,10 +206,17 @@ class _Verification:
             self.problems,
             subset=self.manifest is not None and self.manifest.is_subset,
         )
+        if self.manifest is not None:
+            self.tlog = TlogChecker(
+                self.root, self.problems, self.keys, self.manifest, self.trusted_checkpoint
+            )
+            self.tlog.load()
         self._check_files()
         self._check_records()
         self.content.check(self.root)
         self._check_totals()
+        if self.tlog is not None:
+            self.tlog.finish(self.chain.lines)
 
     def report(self, truncated: bool) -> VerificationReport:
         manifest = self.manifest
@@ -310,9 +335,13 @@ class _Verification:
             return
         hasher = hashlib.sha256()
         with path.open("rb") as handle:
-            chunks = _hashed_chunks(handle, hasher.update)
+            tlog = self.tlog
+            update = hasher.update if tlog is None else _both(hasher.update, tlog.line)
+            chunks = _hashed_chunks(handle, update)
             for outcome in self._outcomes(chunks, path.stat().st_size):
                 self.chain.feed(outcome)
+                if tlog is not None:
+                    tlog.outcome(outcome, self.chain.lines)
                 if isinstance(outcome, RecordFacts):
                     self.content.note(outcome.seq, outcome.session_id, outcome.content)
         expected = self.manifest.files.get(RECORDS_PATH) if self.manifest else None
@@ -399,6 +428,16 @@ def _hashed_chunks(handle: BinaryIO, update: Callable[[bytes], object]) -> Itera
             chunk = []
     if chunk:
         yield chunk
+
+
+def _both(
+    first: Callable[[bytes], object], second: Callable[[bytes], object]
+) -> Callable[[bytes], None]:
+    def update(line: bytes) -> None:
+        first(line)
+        second(line)
+
+    return update
 
 
 def _bundle_entries(root: Path) -> Iterator[str]:

@@ -43,7 +43,13 @@ def test_layout_and_manifest(log: AuditLog, store: AnyStore, tmp_path: Path) -> 
     out = export_bundle(store, log.key, tmp_path / "out", "proctor.test", clock=StepClock()).path
     keyid = log.key.public_key.keyid
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == ["MANIFEST.json", f"keys/{keyid}.json", "log/records.jsonl"]
+    assert files == [
+        "MANIFEST.json",
+        f"keys/{keyid}.json",
+        f"keys/{keyid}.vkey",  # the same key as a signed-note verifier key
+        "log/checkpoints/12.note",  # signed at export: the log had none at its head
+        "log/records.jsonl",
+    ]
 
     lines = (out / "log/records.jsonl").read_bytes().split(b"\n")
     assert lines[-1] == b""  # every line is newline-terminated

@@ -235,7 +235,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path, key: SigningKey)
         )
         assert [m.record_seq for m in store.outbox_messages()] == [3]
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 

@@ -315,9 +315,9 @@ def test_other_schema_version_is_refused(postgres_url: str) -> None:
             (SCHEMA_VERSION,)
         ]
         conn.execute("UPDATE audit_schema_version SET version = 99")
-    with pytest.raises(StoreError, match=r"schema version 99, not 1"):
+    with pytest.raises(StoreError, match=rf"schema version 99, not {SCHEMA_VERSION}"):
         PostgresRecordStore(postgres_url)
-    with pytest.raises(StoreError, match=r"schema version 99, not 1"):
+    with pytest.raises(StoreError, match=rf"schema version 99, not {SCHEMA_VERSION}"):
         PostgresRecordStore(postgres_url, read_only=True)
 
 
