@@ -372,3 +372,20 @@ def test_cli_exit_codes(workdir: Path, key: SigningKey, capsys: pytest.CaptureFi
     assert usage.value.code == 0
     helptext = capsys.readouterr().out
     assert "--trusted-checkpoint" in helptext and "6  history rewritten" in helptext
+
+
+def test_a_log_altered_behind_its_checkpoints_is_not_exported(
+    workdir: Path, key: SigningKey
+) -> None:
+    import sqlite3
+
+    from audit import BundleError
+
+    log = build(workdir / "log", key, [(0, 2, True), (1, 2, True)])
+    conn = sqlite3.connect(log.store.path, isolation_level=None)
+    conn.execute("DROP TRIGGER records_no_update")  # what an intruder would have to do
+    line = conn.execute("SELECT line FROM records WHERE seq = 2").fetchone()[0]
+    conn.execute("UPDATE records SET line = ? WHERE seq = 2", (bytes(line).replace(b"A", b"B", 1),))
+    conn.close()
+    with pytest.raises(BundleError, match="no longer match its checkpoint of size 3"):
+        log.bundle()
