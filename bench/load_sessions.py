@@ -4,14 +4,17 @@ A uvicorn server runs in its own process on a fresh data folder with the pharma 
 published. Each simulated learner (one API key each) creates a session, opens its WebSocket and
 speaks four lines of the pack's sample transcripts word by word at speaking pace (a partial
 per word at 120-180 words a minute, or everyone at 150 in lockstep), each line's final, and
-ends the session. Measured:
+ends the session. Learners either hold a conversation (`steady`: they start at random moments
+and wait for the persona's reply before the next line) or all speak at once without pause
+(`burst`, a stress case). Measured:
   - flag latency: from sending the partial or final whose processing raised a flag (the
     server echoes each utterance before the flags it raises) to receiving the `flag.raised`
     event, p50/p99;
   - CPU use of the server process (user + system time over wall time, 2 cores = 200 %);
   - audit records written (counted in the database after the run) against the durable events
     the clients received (must be equal).
-Run: `python -m bench.load_sessions [--sessions 50 200] [--pace varied lockstep]`
+Run: `python -m bench.load_sessions [--sessions 50 200] [--pace varied lockstep]
+[--arrival steady burst]`
 (writes bench/results/load_sessions.*).
 """
 
@@ -47,6 +50,11 @@ WORD_INTERVAL_S = 0.4  # 150 words a minute
 VARIED_INTERVALS_S = (0.33, 0.5)
 LINES_PER_SESSION = 4
 TRANSIENT = {"utterance.partial", "persona.delta"}
+# `steady` arrival: learners start at random moments over the time it takes to say a line
+# or two, and after each line wait for the persona's reply and think before speaking again.
+STEADY_RAMP_S = 15.0
+SCENARIO = "pharma/gp_visit.yaml"
+THINK_PAUSE_S = (0.5, 1.5)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -99,17 +107,17 @@ async def _learner(
     key: str,
     lines: list[str],
     everyone_connected: asyncio.Barrier,
-    phase: float,
-    word_interval: float,
+    timing: LearnerTiming,
     seen: Observations,
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     latencies = seen.flag_latencies_ms
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
         asked = time.perf_counter()
-        created = await http.post(
-            "/v1/sessions", json={"policy_id": "pharma-detailing-us"}, headers=headers
-        )
+        request: dict[str, str] = {"policy_id": "pharma-detailing-us"}
+        if timing.takes_turns:
+            request["scenario"] = SCENARIO  # a persona replies, retrieving from the label
+        created = await http.post("/v1/sessions", json=request, headers=headers)
         created.raise_for_status()
         seen.session_start_ms.append((time.perf_counter() - asked) * 1000)
         session_id = created.json()["session_id"]
@@ -117,6 +125,7 @@ async def _learner(
     durable = 0
     url = base.replace("http", "ws") + f"/v1/sessions/{session_id}/stream?access_token={key}"
     async with websockets.connect(url, max_size=2**22) as socket_:
+        replied = asyncio.Event()
 
         async def listen() -> None:
             nonlocal durable
@@ -132,6 +141,8 @@ async def _learner(
                     current = (event["utterance_id"], event["revision"])
                 elif event["type"] == "utterance.final":
                     current = (event["utterance_id"], None)
+                elif event["type"] in ("persona.delta", "persona.final"):
+                    current = None  # what follows checks the persona's words, not the learner's
                 elif event["type"] == "flag.raised" and current in sent:
                     # A flag follows the echo of the message whose processing raised it, even
                     # when it names an earlier utterance (a claim left unbalanced).
@@ -139,12 +150,15 @@ async def _learner(
                     latencies.append(latency)
                     trigger = "final" if current[1] is None else "partial"
                     seen.by_trigger_ms[trigger].append(latency)
+                if event["type"] == "persona.final":
+                    replied.set()
                 if event["type"] == "session.ended":
+                    replied.set()
                     return
 
         listener = asyncio.create_task(listen())
         await everyone_connected.wait()
-        await asyncio.sleep(phase)  # learners do not speak in lockstep
+        await asyncio.sleep(timing.start_after)
         for number, line in enumerate(lines):
             utterance = f"u{number}"
             words = line.split()
@@ -160,11 +174,15 @@ async def _learner(
                         }
                     )
                 )
-                await asyncio.sleep(word_interval)
+                await asyncio.sleep(timing.word_interval)
+            replied.clear()
             sent[(utterance, None)] = time.perf_counter()
             await socket_.send(
                 json.dumps({"type": "utterance.final", "utterance_id": utterance, "text": line})
             )
+            if timing.takes_turns:
+                await asyncio.wait_for(replied.wait(), timeout=120)
+                await asyncio.sleep(timing.pauses.uniform(*THINK_PAUSE_S))
             if listener.done():
                 break
         if not listener.done():
@@ -195,21 +213,48 @@ def _word_intervals(count: int, pace: str) -> list[float]:
     return [draw.uniform(low, high) for _ in range(count)]
 
 
-async def _run(base: str, keys: list[str], lines: list[str], pace: str) -> Observations:
+@dataclass(frozen=True)
+class LearnerTiming:
+    """When one simulated learner starts speaking, how fast, and whether they wait for the
+    persona's reply before their next line."""
+
+    start_after: float
+    word_interval: float
+    takes_turns: bool
+    pauses: random.Random
+
+
+def _timings(count: int, pace: str, arrival: str) -> list[LearnerTiming]:
+    intervals = _word_intervals(count, pace)
+    draw = random.Random(5)
+    if arrival == "burst":
+        # Everyone starts within one word interval and never waits for the persona.
+        starts = [interval * draw.random() for interval in intervals]
+    else:
+        starts = [draw.uniform(0, STEADY_RAMP_S) for _ in intervals]
+    return [
+        LearnerTiming(start, interval, arrival == "steady", random.Random(n))
+        for n, (start, interval) in enumerate(zip(starts, intervals, strict=True))
+    ]
+
+
+async def _run(
+    base: str, keys: list[str], lines: list[str], pace: str, arrival: str
+) -> Observations:
     """Every learner opens a session and connects; once all are connected they speak, each
-    starting at its own moment within one word interval."""
+    starting at its own moment (see `LearnerTiming`)."""
     seen = Observations()
     scripts = [
         [f"Doctor {name}, {lines[(n + i) % len(lines)]}" for i in range(LINES_PER_SESSION)]
         for n, name in enumerate(_surnames(len(keys)))
     ]
-    phases = random.Random(5).sample(range(1000), len(keys))
-    intervals = _word_intervals(len(keys), pace)
     everyone_connected = asyncio.Barrier(len(keys))
     await asyncio.gather(
         *(
-            _learner(base, key, script, everyone_connected, phase * interval / 1000, interval, seen)
-            for key, script, phase, interval in zip(keys, scripts, phases, intervals, strict=True)
+            _learner(base, key, script, everyone_connected, timing, seen)
+            for key, script, timing in zip(
+                keys, scripts, _timings(len(keys), pace, arrival), strict=True
+            )
         )
     )
     return seen
@@ -249,7 +294,7 @@ def _by_trigger(run: dict[str, Any]) -> str:
     )
 
 
-def measure(sessions: int, pace: str) -> dict[str, Any]:
+def measure(sessions: int, pace: str, arrival: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
         keys = _prepare(root, sessions)
@@ -258,7 +303,7 @@ def measure(sessions: int, pace: str) -> dict[str, Any]:
         try:
             cpu_before, wall_before = _cpu_seconds(server.pid), time.monotonic()
             client_before = time.process_time()
-            seen = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines(), pace))
+            seen = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines(), pace, arrival))
             cpu = _cpu_seconds(server.pid) - cpu_before
             client_cpu = time.process_time() - client_before
             wall = time.monotonic() - wall_before
@@ -272,6 +317,7 @@ def measure(sessions: int, pace: str) -> dict[str, Any]:
         )
     return {
         "sessions": sessions,
+        "arrival": arrival,
         "pace": pace,
         "flags": len(seen.flag_latencies_ms),
         "flag_latency_ms": _summary(seen.flag_latencies_ms),
@@ -300,8 +346,21 @@ def main() -> None:
         default=["varied", "lockstep"],
         help="varied: each learner speaks at 120-180 words a minute; lockstep: everyone at 150",
     )
+    parser.add_argument(
+        "--arrival",
+        nargs="+",
+        choices=["steady", "burst"],
+        default=["steady", "burst"],
+        help="steady: learners start over 15 s and take turns with the persona; burst: all "
+        "start within one word interval and never wait (a stress case)",
+    )
     args = parser.parse_args()
-    runs = [measure(count, pace) for pace in args.pace for count in args.sessions]
+    runs = [
+        measure(count, pace, arrival)
+        for arrival in args.arrival
+        for pace in args.pace
+        for count in args.sessions
+    ]
     report: dict[str, Any] = {
         "machine": machine(),
         "word_interval_s": WORD_INTERVAL_S,
@@ -318,21 +377,27 @@ def main() -> None:
         "sentence. "
         "Pace `varied`: each learner speaks at their own 120-180 words a minute; `lockstep`: "
         f"everyone at one word every {WORD_INTERVAL_S} s, so learners given the same line end "
-        "it within the same 0.4 s (a stress case). Every session is opened and connected "
-        "before any learner speaks, and each starts at its own moment within one word "
-        "interval. Budget: 200 sessions, flag p99 <= 50 ms, audit records written = "
-        "durable events received. Session start: POST /v1/sessions answered, all sessions "
-        "asked for at once.",
+        "it within the same 0.4 s. Every session is opened and connected before any learner "
+        "speaks. Arrival `steady`: each learner starts at a random moment within the first "
+        f"{STEADY_RAMP_S:g} s and, after each line, waits for the persona's reply and a "
+        f"{THINK_PAUSE_S[0]:g}-{THINK_PAUSE_S[1]:g} s pause before the next (a conversation "
+        f"in progress with the `{SCENARIO}` persona, which retrieves from the label for every "
+        "reply; the reply is not spoken out, so learners speak more than they would). "
+        "Arrival `burst` (a stress case): every learner starts within one word interval of "
+        "the others and says the next line straight after the last, with no persona. "
+        "Budget: 200 sessions, flag p99 <= 50 ms, audit records written = durable events received. "
+        "Session start: POST /v1/sessions answered, all sessions asked for at once.",
         "",
-        "| pace | sessions | flags | flag p50 ms | p99 ms | max ms | p99 on partials / finals ms "
-        "| session start p50 ms | p99 ms | server CPU % | client CPU % | records written "
-        "| durable events received |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| arrival | pace | sessions | flags | flag p50 ms | p99 ms | max ms "
+        "| p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
+        "| client CPU % | records written | durable events received |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency, start = run["flag_latency_ms"], run["session_start_ms"]
         lines.append(
-            f"| {run['pace']} | {run['sessions']} | {run['flags']} | {latency['p50']} | "
+            f"| {run['arrival']} | {run['pace']} | {run['sessions']} | {run['flags']} | "
+            f"{latency['p50']} | "
             f"{latency['p99']} | {latency['max']} | {_by_trigger(run)} | "
             f"{start['p50']} | {start['p99']} | "
             f"{run['server_cpu_percent']} | {run['client_cpu_percent']} | "

@@ -38,6 +38,7 @@ from engine.inputs import FinalUtterance, PartialUtterance, UtteranceInput
 from evaluators.findings import Finding, Observation, Scorecard
 from evaluators.grounding import PassageLike
 from evaluators.judge import JudgedLine, LLMJudge
+from evaluators.matching import texts_to_prefetch
 from evaluators.objectives import ObjectiveStatus
 from evaluators.occurrences import PassageSearch
 from evaluators.plan import PolicyPlan
@@ -126,9 +127,7 @@ class Session:
         self._notifier = notifier
         self._clock = clock
         ungrounded = (
-            {rule.id: NO_KNOWLEDGE for rule in plan.grounding_rules}
-            if knowledge is None
-            else {}
+            {rule.id: NO_KNOWLEDGE for rule in plan.grounding_rules} if knowledge is None else {}
         )
         self._evaluator = SessionEvaluator(plan, ungrounded)
         self._judge = judge or LLMJudge(None)
@@ -196,6 +195,11 @@ class Session:
         if ends:
             events += self._finishing_events("ended_by_policy")
         return self._emit(events)
+
+    def texts_to_prefetch(self, partial_text: str) -> list[str]:
+        """Texts the learner's final will have embedded, as far as `partial_text` settles
+        them: a caller with spare time embeds them early so the final finds them cached."""
+        return texts_to_prefetch(self.plan, partial_text, Speaker.learner)
 
     def end(self, reason: EndReason = "completed") -> list[SessionEvent]:
         self._require_active()

@@ -20,7 +20,7 @@ from evaluators.context import (
 )
 from evaluators.lexical import LexicalHit
 from evaluators.plan import Matcher, PolicyPlan
-from evaluators.semantic import MatcherKey, SemanticHit
+from evaluators.semantic import MatcherKey, SemanticHit, ends_sentence, settled_clauses
 from policies.models import Negation, Quotation, Speaker
 
 
@@ -72,6 +72,22 @@ def semantic_matches(plan: PolicyPlan, text: str, speaker: Speaker) -> Matches:
                     MatchedSpan(hit.clause.start, hit.clause.end, hit.describe(), hit.similarity)
                 )
     return found
+
+
+def texts_to_prefetch(plan: PolicyPlan, partial_text: str, speaker: Speaker) -> list[str]:
+    """Texts `semantic_matches` will embed for a final transcript that starts with
+    `partial_text`, as far as more words cannot change them: its settled clauses, and the
+    whole text once it ends a sentence (the knowledge-base search and a persona's reply
+    embed the whole line). Embedding these while the speaker is still talking means the
+    final finds them cached."""
+    texts: list[str] = []
+    if plan.semantic is not None and any(
+        plan.matcher(key).speaker is speaker for key in plan.semantic.keys
+    ):
+        texts += [clause.text for clause in settled_clauses(partial_text)]
+    if ends_sentence(partial_text):
+        texts.append(partial_text)
+    return list(dict.fromkeys(texts))
 
 
 def merged(*sources: Matches) -> Matches:

@@ -34,6 +34,7 @@ class SentenceEmbedder(Protocol):
 MatcherKey = tuple[str, str]
 """(owner id, field): the rule or objective a `Match` belongs to and which of its fields."""
 
+_SENTENCE_END_MARKS = (".", "!", "?", "\u2026")
 _SENTENCE_END = re.compile(r"[.!?\u2026]+(?=\s|$)")
 _CLAUSE_BOUNDARY = re.compile(
     r"[.!?;\u2026]+(?=\s|$)|\n|,?\s+(?:but|however|although|whereas)\b|\s+-{1,2}\s+",
@@ -70,6 +71,23 @@ def clauses(text: str) -> list[Clause]:
             found.append(Clause(offset, offset + len(stripped), stripped))
         if boundary:
             start = boundary.end()
+    return found
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether `text` ends with a sentence's end mark (trailing spaces aside)."""
+    return text.rstrip().endswith(_SENTENCE_END_MARKS)
+
+
+def settled_clauses(text: str) -> list[Clause]:
+    """The clauses of a partial transcript that more words cannot change: every clause a
+    boundary has closed, and the last one too once the text ends a sentence. The final
+    transcript usually begins with the same words, so these are the clauses its semantic
+    check will embed; embedding them while the learner is still speaking takes that work
+    off the path from the final to its flags."""
+    found = clauses(text)
+    if found and not text[found[-1].end :].strip() and not ends_sentence(text):
+        found.pop()
     return found
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from knowledge_base import minilm
 from knowledge_base.embedding_cache import DiskCache, MemoryCache, text_key
+from knowledge_base.in_flight import InFlight
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 CACHE_FILE = "embeddings.sqlite3"
 _MEMORY = MemoryCache(capacity=20_000)  # ~30 MB of 384-float rows, shared by every instance
+_IN_FLIGHT = InFlight()
 
 
 class Embedder(Protocol):
@@ -53,15 +55,35 @@ class MiniLMEmbedder:
             found.update(from_disk)
         missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
         if missing:
-            computed = minilm.encode(list(missing.values()))
-            fresh = dict(zip(missing, computed, strict=True))
-            _MEMORY.put_many(fresh)
-            if self._disk is not None:
-                self._disk.put_many(fresh)
-            found.update(fresh)
+            found.update(self._compute(missing))
         for index, key in enumerate(keys):
             rows[index] = found[key]
         return rows
+
+    def _compute(self, missing: dict[str, str]) -> dict[str, NDArray[np.float32]]:
+        """Rows for `missing` (key to text): computed here, or awaited from the thread
+        already computing them (and computed here after all if that thread failed)."""
+        claim = _IN_FLIGHT.claim(missing)
+        try:
+            rows = self._encode({key: missing[key] for key in claim.mine})
+        finally:
+            _IN_FLIGHT.release(claim.mine)
+        for event in claim.others:
+            event.wait()
+        awaited = [key for key in missing if key not in rows]
+        rows.update(_MEMORY.get_many(awaited))
+        failed = {key: missing[key] for key in awaited if key not in rows}
+        rows.update(self._encode(failed))
+        return rows
+
+    def _encode(self, texts: dict[str, str]) -> dict[str, NDArray[np.float32]]:
+        if not texts:
+            return {}
+        fresh = dict(zip(texts, minilm.encode(list(texts.values())), strict=True))
+        _MEMORY.put_many(fresh)
+        if self._disk is not None:
+            self._disk.put_many(fresh)
+        return fresh
 
 
 def forget_cached_embeddings() -> None:

@@ -42,6 +42,7 @@ from knowledge_base import Embedder
 from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
 from policies import Policy
 from server.config import Limits, ServerConfig
+from server.prefetch import EmbeddingPrefetcher
 
 AUDIT_UNAVAILABLE = "audit_unavailable"
 DEFAULT_RETAINED_FINISHED = 1000
@@ -203,8 +204,10 @@ class LiveSession:
         key_id: str,
         limits: Limits,
         conversation: Conversation | None = None,
+        prefetcher: EmbeddingPrefetcher | None = None,
     ) -> None:
         self.session = session
+        self._prefetcher = prefetcher
         self.conversation = conversation
         self.key_id = key_id
         self.created_at = datetime.now(UTC)
@@ -248,9 +251,11 @@ class LiveSession:
         if self.conversation is not None:
             conversation = self.conversation
             self._drive(lambda: conversation.partial(utterance_id, revision, text))
-            return
-        utterance = PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
-        self._drive(lambda: self.session.ingest(utterance))
+        else:
+            utterance = PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
+            self._drive(lambda: self.session.ingest(utterance))
+        if self._prefetcher is not None and self.active:
+            self._prefetcher.offer(self.session_id, self.session.texts_to_prefetch(text))
 
     def final(self, utterance_id: str, text: str) -> None:
         if self.conversation is not None:
@@ -339,6 +344,7 @@ class LiveSessions:
     ) -> None:
         self.limits = limits
         self.plans = PlanCache()
+        self.prefetcher = EmbeddingPrefetcher(self.embedder)
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
         self.setup_lock = threading.Lock()
@@ -425,6 +431,7 @@ class LiveSessions:
             sessions = list(self._sessions.values())
         for live in sessions:
             live.abandon()
+        self.prefetcher.close()
 
     def _open_count(self, key_id: str) -> int:
         return sum(

@@ -221,7 +221,11 @@ def _start(state: ServiceState, principal: Principal, request: SessionRequest) -
         else None
     )
     return LiveSession(
-        session, key_id=principal.key_id, limits=state.config.limits, conversation=conversation
+        session,
+        key_id=principal.key_id,
+        limits=state.config.limits,
+        conversation=conversation,
+        prefetcher=hub.prefetcher,
     )
 
 
