@@ -129,8 +129,11 @@ _TABLES: Final = (
 
 
 def has_tables(conn: _Connection) -> bool:
+    """Whether the store's schema (the first of the search_path) has both tables; a table
+    of the same name further down the search_path must not count."""
     row = conn.execute(
-        "SELECT to_regclass('content') IS NOT NULL AND to_regclass('content_erased') IS NOT NULL"
+        "SELECT to_regclass(format('%I.content', current_schema())) IS NOT NULL "
+        "AND to_regclass(format('%I.content_erased', current_schema())) IS NOT NULL"
     ).fetchone()
     return row is not None and bool(row[0])
 
