@@ -12,6 +12,8 @@ Contract every implementation keeps:
 - `seq` is contiguous from 1 and `session_seq` contiguous from 0 per session, refused
   otherwise by the store itself;
 - rows are never updated or deleted, refused by the store itself, not only by this code;
+- sealed learner text (`audit.content_store`) lives beside the records in the same
+  transactions; it alone may be deleted, and only by an erasure the log records;
 - outbox messages (`audit.outbox`) queued with `enqueue` commit or roll back together with
   the records of the same transaction;
 - signed checkpoints (`audit.issuer`) are append-only too, cover at most the records
