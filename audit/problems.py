@@ -59,9 +59,11 @@ class ExitStatus(IntEnum):
     """`proctor audit verify`'s exit status: one per class of failure, stable like the codes.
 
     A report with problems of several classes exits with the first class in `_PRECEDENCE`:
-    a rewritten history first, then altered records, then the log's own evidence, keys,
-    the bundle's files, an unusable trusted checkpoint, and the verifier's own failure.
-    2 is left to argparse (usage errors).
+    altered records first (a bundle tampered with after export also breaks its tree and
+    any comparison with a trusted checkpoint; the records say what happened), then a
+    rewritten history (an internally perfect bundle whose log does not extend the trusted
+    checkpoint), the log's own evidence, keys, the bundle's files, an unusable trusted
+    checkpoint, and the verifier's own failure. 2 is left to argparse (usage errors).
     """
 
     OK = 0
@@ -88,8 +90,8 @@ _CLASSES: Final[dict[str, ExitStatus]] = {
     "verify-error": ExitStatus.ERROR,
 }
 _PRECEDENCE: Final = (
-    ExitStatus.HISTORY,
     ExitStatus.RECORDS,
+    ExitStatus.HISTORY,
     ExitStatus.LOG,
     ExitStatus.KEYS,
     ExitStatus.BUNDLE,

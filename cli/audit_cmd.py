@@ -20,11 +20,11 @@ AUDIT_ORIGIN = "proctor.local/audit"
 
 VERIFY_EXIT_CODES = """\
 exit status (one per class of failure; with several, the first in this list wins):
+  1  records altered, missing, duplicated, reordered or forged; session chains cut
+     (record-*, seq-gap, session-chain, range-mismatch, sessions-mismatch, ...)
   6  history rewritten: the bundle's log forks from, rolls back or does not extend
      the trusted checkpoint (checkpoint-fork, checkpoint-rollback,
      checkpoint-inconsistent)
-  1  records altered, missing, duplicated, reordered or forged; session chains cut
-     (record-*, seq-gap, session-chain, range-mismatch, sessions-mismatch, ...)
   5  the log's own evidence: checkpoints or proofs missing, unsigned, or not matching
      the records (checkpoint-missing/-malformed/-signature/-mismatch, proof-*)
   4  keys: a key file malformed, misnamed or not trusted (key-*)
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     elif report.ok:
         print(
             f"{args.bundle}: OK — {report.records_checked} records, {report.sessions} sessions, "
-            "every signature, sequence number and session chain verified"
+            "every signature, sequence number, session chain and checkpoint verified"
         )
     else:
         for problem in report.problems:

@@ -389,3 +389,16 @@ def test_a_log_altered_behind_its_checkpoints_is_not_exported(
     conn.close()
     with pytest.raises(BundleError, match="no longer match its checkpoint of size 3"):
         log.bundle()
+
+
+def test_exit_status_classes_and_precedence() -> None:
+    assert exit_status([]) is ExitStatus.OK
+    assert exit_status(["file-hash", "seq-gap", "checkpoint-inconsistent"]) is ExitStatus.RECORDS
+    assert exit_status(["checkpoint-fork", "proof-invalid"]) is ExitStatus.HISTORY
+    assert exit_status(["proof-invalid", "key-untrusted", "file-hash"]) is ExitStatus.LOG
+    assert exit_status(["key-untrusted", "manifest-signature"]) is ExitStatus.KEYS
+    assert exit_status(["manifest-signature", "trusted-checkpoint-invalid"]) is ExitStatus.BUNDLE
+    assert exit_status(["trusted-checkpoint-invalid"]) is ExitStatus.TRUSTED_CHECKPOINT
+    assert exit_status(["verify-error"]) is ExitStatus.ERROR
+    assert exit_status(["content-mismatch"]) is ExitStatus.RECORDS  # any other evidence code
+    assert sorted({int(s) for s in ExitStatus}) == [0, 1, 3, 4, 5, 6, 7, 8]  # 2: usage
