@@ -1,7 +1,9 @@
 """Writer process for the crash test: appends under load and reports each acknowledged record.
 
 Run as ``python -m tests.audit._crash_writer LOCATION KEY_FILE RUN``. Several threads share
-one `AuditLog`, so group commit forms batches of their appends. A thread writes one line
+one `AuditLog`, so group commit forms batches of their appends. Every event seals a text
+(`audit.content`), so each append also writes content rows in the records' transaction. A
+thread writes one line
 per record to stdout (a pipe) only after `append` returned, i.e. after the log said the
 record is durable::
 
@@ -22,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Final
 
-from audit import AuditLog, AuditWriteError, SigningKey
+from audit import AuditLog, AuditWriteError, ContentChange, SigningKey
+from audit.content import reference, seal
 from tests.audit._concurrent_writer import open_patient
 from tests.audit.helpers import POLICY
 
@@ -40,13 +43,23 @@ def _append_forever(log: AuditLog, run: str, thread: int, deadline: float) -> No
     while time.monotonic() < deadline:
         session = f"thread-{thread}" if n % 4 else "shared"
         size = 1 + n % 3
+        sealed = [seal(f"words {run} {thread} {n} {i}") for i in range(size)]
         batch = [
-            {"type": "crash.test", "run": run, "thread": thread, "n": n, "i": i, "pad": "x" * 40}
-            for i in range(size)
+            {
+                "type": "crash.test",
+                "run": run,
+                "thread": thread,
+                "n": n,
+                "i": i,
+                "text": reference(s.commitment),
+            }
+            for i, s in enumerate(sealed)
         ]
         n += 1
         try:
-            appended = log.append(session, POLICY, batch)
+            appended = log.append(
+                session, POLICY, batch, content=ContentChange(sealed=tuple(sealed))
+            )
         except AuditWriteError as exc:
             _say(f"fail {exc}".replace("\n", " ")[:400])
             continue

@@ -5,7 +5,9 @@ so group commit batches form, and reports each record only after `AuditLog.appen
 The test kills it with SIGKILL at seeded random moments, restarts it on the same store, and
 finally checks what a crash must never break: the log is gap-free, every acknowledged
 record is stored with the very bytes it was acknowledged with (its digest), the session
-chains continue across the crashes, and an exported bundle verifies.
+chains continue across the crashes, the text each record seals was committed with it (no
+record without its content, no content without its record), and an exported bundle
+verifies.
 
 On SQLite a SIGKILL tests WAL recovery and the atomicity of a transaction, not fsync (the
 operating system keeps the killed process's writes); on PostgreSQL it tests that the server
@@ -145,6 +147,11 @@ def test_acknowledged_records_survive_sigkill(location: str, tmp_path: Path) -> 
         for payload in payloads:
             lives.setdefault(payload.session_id, set()).add(payload.event["run"])
         assert max(map(len, lives.values())) == ROUNDS  # chains resumed after kills
+        rows = {row.commitment: row for s in lives for row in store.content_rows(s)}
+        assert len(rows) == len(payloads)  # one sealed text per record, none left over
+        for stored_row, payload in zip(stored, payloads, strict=True):
+            target = payload.event["text"]["$content"]
+            assert rows[target].record_seq == stored_row.seq and rows[target].sealed.matches()
         bundle = export_bundle(store, key, tmp_path / "bundle", "proctor.test/crash")
     assert bundle.count == len(stored) >= len(acked)
     report = verify_bundle(tmp_path / "bundle", trusted_keyids={key.public_key.keyid})
