@@ -148,8 +148,12 @@ class ContentExport:
         folder.mkdir(parents=True)
         for session_id in sorted(self._wanted):
             wanted = self._wanted[session_id]
+            # Rows first, then erasures: an erasure committed between the two reads shows in
+            # both, and then the erasure wins (its text must not leave the store any more).
             rows = [row for row in store.content_rows(session_id) if row.commitment in wanted]
-            erased += [e for e in store.erasures(session_id) if e.commitment in wanted]
+            gone = [e for e in store.erasures(session_id) if e.commitment in wanted]
+            erased += gone
+            rows = [row for row in rows if row.commitment not in {e.commitment for e in gone}]
             self.texts.update((row.commitment, row.text) for row in rows)
             if rows:
                 name = content_file(session_id)

@@ -33,6 +33,7 @@ from audit.content import ERASED_TEXT, SEALED_KEY, reference, references, seal
 from audit.content_bundle import ERASED_PATH, content_file
 from audit.content_log import ContentChange
 from audit.content_read import bundle_texts, rehydrated, store_texts
+from audit.content_store import ContentRow
 from audit.erasure import ErasureError, erase_learner_content, learner_sessions
 from policies.models import Speaker
 from tests.audit.conftest import StoreFactory
@@ -231,8 +232,6 @@ def test_the_store_itself_refuses_changes_outside_an_erasure(
 
 
 def test_the_store_refuses_content_of_a_record_it_does_not_hold(store: AnyStore) -> None:
-    from audit.content_store import ContentRow
-
     sealed = seal("x")
     with pytest.raises(StoreError, match="belong to a record"), store.transaction() as tx:
         tx.put_content([ContentRow(sealed.commitment, "s", 1, sealed.salt, sealed.text)])
@@ -291,3 +290,25 @@ def test_any_erasures_leave_a_verifiable_log_declaring_exactly_what_was_erased(
         }
         assert declared == expect_gone
         assert set(bundle_texts(out)) == set().union(*sealed.values()) - expect_gone
+
+
+def test_an_erasure_during_an_export_wins_over_the_text_read_before_it(
+    record_store_factory: StoreFactory,
+    key: SigningKey,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store, eraser = record_store_factory(), record_store_factory()  # two handles, one log
+    record_session(store, key, SPOKEN, session_id="s-a1")
+    read_rows = store.content_rows
+
+    def rows_then_erasure(session_id: str) -> list[ContentRow]:
+        rows = read_rows(session_id)  # the export has read the text ...
+        erase_learner_content(eraser, key, LEARNER)  # ... when an erasure commits
+        return rows
+
+    monkeypatch.setattr(store, "content_rows", rows_then_erasure)
+    out = export_bundle(store, key, tmp_path / "out", ORIGIN, last_seq=store.head()).path
+    assert bundle_texts(out) == {} and (out / ERASED_PATH).is_file()
+    report = verify_bundle(out)
+    assert report.ok, report.problems
