@@ -67,8 +67,9 @@ def erase_learner_content(
     with `key`.
 
     Raises `ErasureError` if the learner has no session in the log, and `AuditWriteError`
-    (nothing erased in that session) if an erasure record cannot be written. Sessions whose
-    text was erased before are skipped, so repeating an erasure is harmless.
+    (nothing erased in that session; sessions before it stay erased) if an erasure record
+    cannot be written, e.g. because another erasure of the same text committed first.
+    Sessions whose text was erased before are skipped, so repeating an erasure is harmless.
     """
     if not learner_id.strip():
         raise ErasureError("a learner id is needed to erase a learner's content")
