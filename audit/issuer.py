@@ -12,7 +12,9 @@ that size (`audit.compact_range`), and the issuer keeps in memory the leaf hashe
 since the newest stored checkpoint. A new checkpoint extends that range by those leaves:
 O(log n) hashes plus one per new record, one Ed25519 signature, no re-reading of the log.
 The cache is checked against the store at every use (head and newest checkpoint), so
-several writers sharing one store each pick up what the others wrote.
+several writers sharing one store each pick up what the others wrote, reading back only
+their records. It is first built from committed data before the write transaction
+(`warm`), so a log that predates checkpoints is read once without holding other writers.
 
 Why it is never inconsistent: before signing, the issuer checks that the stored range
 folds to the root the stored checkpoint signed and that the checkpoint's text says the
@@ -56,15 +58,25 @@ DEFAULT_CHECKPOINT_EVERY: Final = 1000
 
 @dataclass(slots=True)
 class _TreeState:
-    """The newest stored checkpoint (of any origin) and the leaf hashes written after it."""
+    """The newest stored checkpoint (of any origin), the tree now, and the leaf hashes
+    written since that checkpoint (for the consistency proof from it; with no checkpoint
+    yet there is nothing to prove, and they are not kept)."""
 
     base: StoredCheckpoint | None
     base_range: CompactRange
+    current: CompactRange
     leaves: list[bytes] = field(default_factory=list)
 
     @property
     def size(self) -> int:
-        return self.base_range.size + len(self.leaves)
+        return self.current.size
+
+    def extend(self, lines: Iterable[bytes]) -> None:
+        for line in lines:
+            leaf = leaf_hash(line)
+            self.current.append(leaf)
+            if self.base is not None:
+                self.leaves.append(leaf)
 
 
 class CheckpointIssuer:
@@ -98,15 +110,33 @@ class CheckpointIssuer:
         self._state = None
         self._latest_own = None
 
+    def warm(self, store: RecordStore) -> None:
+        """Build the cached state from committed data, outside any write transaction.
+
+        Only a log that has no checkpoint yet (one that predates them) needs this to be
+        quick: its first checkpoint covers every record, and reading them all inside an
+        append's write transaction would hold every other writer up meanwhile. The
+        transaction then reads only what was appended after this.
+        """
+        if self._state is not None:
+            return
+        latest = store.latest_checkpoint()
+        base_range = CompactRange() if latest is None else _checked_range(latest)
+        state = _TreeState(latest, base_range, base_range.copy())
+        state.extend(record.line for record in store.records(base_range.size + 1))
+        self._state = state
+
     def observe(self, tx: StoreTransaction, first_seq: int, lines: Iterable[bytes]) -> None:
         """Take note of the records first_seq, first_seq + 1, ... just appended in `tx`."""
         state = self._state
-        if state is None or state.size != first_seq - 1:
-            # Another writer appended since (or nothing is cached): catch up from the store,
-            # which already holds these lines too.
-            self._state = None
+        if state is None:
+            return  # built from the store when a checkpoint is due, these lines included
+        if state.size > first_seq - 1:
+            self._state = None  # cannot happen unless the store went back: rebuild later
             return
-        state.leaves.extend(leaf_hash(line) for line in lines)
+        if state.size < first_seq - 1:  # another writer appended meanwhile
+            state.extend(tx.record_lines(state.size + 1, first_seq - 1))
+        state.extend(lines)
 
     def due(self, tx: StoreTransaction, head: int, every: int) -> bool:
         """True if the log has grown by `every` records since our origin's last checkpoint."""
@@ -124,8 +154,7 @@ class CheckpointIssuer:
         if own is not None and own.size >= head:
             return None
         state = self._synced(tx, head)
-        new_range = state.base_range.copy()
-        new_range.extend(state.leaves)
+        new_range = state.current.copy()
         new = Checkpoint(self.origin, head, new_range.root())
         if state.base is not None:
             old = Checkpoint(self.origin, state.base.size, state.base.root)
@@ -139,17 +168,24 @@ class CheckpointIssuer:
             issued_at=format_timestamp(self._clock()),
         )
         tx.add_checkpoint(stored)
-        self._state = _TreeState(stored, new_range)
+        self._state = _TreeState(stored, new_range, new_range.copy())
         self._latest_own = head
         return stored
 
     def _synced(self, tx: StoreTransaction, head: int) -> _TreeState:
-        """The cached state if it still matches the store at `head`, else one rebuilt."""
+        """The cached state brought up to `head` if its checkpoint is still the newest
+        stored one, else one rebuilt from the newest stored checkpoint."""
         latest = tx.latest_checkpoint()
         state = self._state
-        if state is not None and state.size == head and _same(state.base, latest):
-            return state
-        state = _load(tx, latest, head)
+        if state is not None and state.size <= head and _same(state.base, latest):
+            if state.size < head:  # another writer appended since this state was built
+                state.extend(tx.record_lines(state.size + 1, head))
+        else:
+            state = _load(tx, latest, head)
+        if state.size != head:
+            raise CheckpointError(
+                "inconsistent", f"the store returned records up to {state.size}, expected {head}"
+            )
         self._state = state
         return state
 
@@ -172,14 +208,9 @@ def _load(tx: StoreTransaction, latest: StoredCheckpoint | None, head: int) -> _
                 f"the log holds {head} records but a checkpoint of size {latest.size} "
                 f"({latest.origin!r}) was signed: records are missing",
             )
-    leaves = [leaf_hash(line) for line in tx.record_lines(base_range.size + 1, head)]
-    if base_range.size + len(leaves) != head:
-        raise CheckpointError(
-            "inconsistent",
-            f"the store returned {len(leaves)} records after seq {base_range.size}, "
-            f"expected {head - base_range.size}",
-        )
-    return _TreeState(latest, base_range, leaves)
+    state = _TreeState(latest, base_range, base_range.copy())
+    state.extend(tx.record_lines(base_range.size + 1, head))
+    return state
 
 
 def _checked_range(stored: StoredCheckpoint) -> CompactRange:
@@ -211,6 +242,7 @@ def issue_checkpoint(
     Used by exports: it takes the store's write lock, so the head cannot move meanwhile.
     """
     issuer = CheckpointIssuer.for_key(key, origin, clock)
+    issuer.warm(store)
     with store.transaction() as tx:
         head = tx.head()
         if head == 0:

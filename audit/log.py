@@ -117,6 +117,7 @@ class AuditLog:
         a transaction that fails fails them all."""
         outcomes: list[list[AppendedRecord] | Exception] = []
         try:
+            self._checkpoints.warm(self._store)  # a no-op once warm; see CheckpointIssuer
             with self._store.transaction() as tx:
                 chains = _Chains(tx)
                 first_seq = chains.seq + 1

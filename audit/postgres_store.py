@@ -569,6 +569,16 @@ class PostgresRecordStore:
             except psycopg.Error as exc:
                 raise StoreError(f"cannot read erasures of {self._name}: {exc}") from exc
 
+    def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
+        where, params = ("WHERE origin = %s ", (origin,)) if origin is not None else ("", ())
+        rows = self._fetch(
+            "checkpoints",
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints {where}"
+            "ORDER BY size DESC, origin LIMIT 1",
+            params,
+        )
+        return _checkpoint(rows[0]) if rows else None
+
     def session_ids(self) -> list[str]:
         rows = self._fetch(
             "sessions", "SELECT DISTINCT session_id FROM records ORDER BY session_id"
@@ -700,8 +710,7 @@ class _PostgresTransaction:
         c = checkpoint
         try:
             self._connection().execute(
-                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)",
                 (c.origin, c.size, c.root, c.frontier, c.note, c.issued_at),
             )
         except psycopg.Error as exc:

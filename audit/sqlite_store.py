@@ -414,6 +414,13 @@ class SQLiteRecordStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read erasures of {self._path}: {exc}") from exc
 
+    def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
+        with self._lock:
+            conn = self._connection()
+            if not _has_checkpoints(conn):
+                return None
+            return _latest_checkpoint(conn, self._path, origin)
+
     def session_ids(self) -> list[str]:
         with self._lock:
             try:
@@ -522,17 +529,7 @@ class _SQLiteTransaction:
             raise StoreError(f"cannot read records of {self._path}: {exc}") from exc
 
     def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
-        conn = self._connection()
-        where, params = ("WHERE origin = ? ", (origin,)) if origin is not None else ("", ())
-        try:
-            row = conn.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints {where}"
-                "ORDER BY size DESC, origin LIMIT 1",
-                params,
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read checkpoints of {self._path}: {exc}") from exc
-        return None if row is None else _checkpoint(row)
+        return _latest_checkpoint(self._connection(), self._path, origin)
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         c = checkpoint
@@ -563,6 +560,21 @@ def _checkpoint(row: tuple[Any, ...]) -> StoredCheckpoint:
         note=str(note),
         issued_at=str(issued_at),
     )
+
+
+def _latest_checkpoint(
+    conn: sqlite3.Connection, path: Path, origin: str | None
+) -> StoredCheckpoint | None:
+    where, params = ("WHERE origin = ? ", (origin,)) if origin is not None else ("", ())
+    try:
+        row = conn.execute(
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints {where}"
+            "ORDER BY size DESC, origin LIMIT 1",
+            params,
+        ).fetchone()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read checkpoints of {path}: {exc}") from exc
+    return None if row is None else _checkpoint(row)
 
 
 def _has_checkpoints(conn: sqlite3.Connection) -> bool:

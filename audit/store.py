@@ -128,6 +128,10 @@ class RecordStore(Protocol):
         """Every committed checkpoint of `origin`, by size."""
         ...
 
+    def latest_checkpoint(self, origin: str | None = None) -> StoredCheckpoint | None:
+        """The largest committed checkpoint of `origin` (None: of any origin), if any."""
+        ...
+
     def close(self) -> None:
         """Release the store; later calls raise `StoreError`."""
         ...

@@ -4,6 +4,10 @@ Runs on SQLite and PostgreSQL (the `store`/`log` fixtures are parametrised)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 
 from audit import (
@@ -162,3 +166,52 @@ def test_issue_checkpoint_for_an_export(store: AnyStore, key: SigningKey) -> Non
 def test_checkpoint_every_must_be_positive(store: AnyStore, key: SigningKey) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         AuditLog(store, key, checkpoint_every=0)
+
+
+class ReadCountingStore:
+    """The real store, noting which record ranges its write transactions read back."""
+
+    def __init__(self, store: AnyStore) -> None:
+        self._store = store
+        self.reads: list[tuple[int, int]] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._store.transaction() as tx:
+            outer = self
+
+            class Counting:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(tx, name)
+
+                def record_lines(self, first: int, last: int) -> Iterator[bytes]:
+                    outer.reads.append((first, last))
+                    return tx.record_lines(first, last)
+
+            yield Counting()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_log_from_before_checkpoints_is_read_outside_the_write_transaction(
+    store: AnyStore, key: SigningKey
+) -> None:
+    old = AuditLog(store, key, checkpoint_every=10**9)
+    for n in range(30):
+        old.append(f"s{n % 4}", POLICY, [event(n)])
+    assert store.latest_checkpoint() is None  # a log that predates checkpoints
+    counting = ReadCountingStore(store)
+    log = AuditLog(counting, key)  # type: ignore[arg-type]  # a RecordStore by delegation
+    old.append("s0", POLICY, [event(99)])
+    log.append("s1", POLICY, [event(100), ENDED])
+    [first] = store.checkpoints(DEFAULT_ORIGIN)
+    assert first.size == 33
+    check_signed(store, key, first)
+    assert counting.reads == []  # warmed from committed records, nothing re-read under lock
+    old.append("s2", POLICY, [event(101)])  # another writer appends in between
+    log.append("s3", POLICY, [event(102), ENDED])
+    assert counting.reads == [(34, 34)]  # only the other writer's record is read back
+    second = store.latest_checkpoint(DEFAULT_ORIGIN)
+    assert second is not None and second.size == 36
+    check_signed(store, key, second)
