@@ -35,8 +35,9 @@ ANY_ITEM: Final = "*"  # a path step matching every item of a list
 
 _COMMITMENT: Final = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 
-#: A path to a string field inside an event: dict keys, and ANY_ITEM for every list item.
-FieldPath = tuple[str, ...]
+#: A path to a string field inside an event: dict keys, list indexes, and ANY_ITEM for
+#: every item of a list.
+FieldPath = tuple[str | int, ...]
 
 
 class ContentError(ValueError):
@@ -112,6 +113,12 @@ def _seal_at(value: Any, path: FieldPath, sealed: list[SealedText]) -> Any:
     if step == ANY_ITEM:
         if isinstance(value, list | tuple):
             return [_seal_at(item, rest, sealed) for item in value]
+        return value
+    if isinstance(step, int):
+        if isinstance(value, list | tuple) and 0 <= step < len(value):
+            items = list(value)
+            items[step] = _seal_at(items[step], rest, sealed)
+            return items
         return value
     if isinstance(value, Mapping) and step in value:
         copy = dict(value)

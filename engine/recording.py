@@ -14,7 +14,7 @@ masked before this point, so it reaches neither the record nor the content store
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from audit import AuditLog, OutboxRequest, PolicyRef
 from audit.content import ANY_ITEM, FieldPath, SealedText, seal_fields
@@ -32,6 +32,22 @@ LEARNER_TEXT: Final[Mapping[str, tuple[FieldPath, ...]]] = {
         ("scorecard", "criteria", ANY_ITEM, "evidence", ANY_ITEM, "quote"),
     ),
 }
+
+
+def judged_notes(event: Mapping[str, Any]) -> list[FieldPath]:
+    """The notes of a scorecard's LLM-judged evidence: the judge's reason often restates
+    what the learner said, so it is sealed like a quote."""
+    scorecard = event.get("scorecard")
+    criteria = scorecard.get("criteria") if isinstance(scorecard, Mapping) else None
+    if not isinstance(criteria, list):
+        return []
+    return [
+        ("scorecard", "criteria", c, "evidence", e, "note")
+        for c, criterion in enumerate(criteria)
+        if isinstance(criterion, Mapping) and isinstance(criterion.get("evidence"), list)
+        for e, item in enumerate(criterion["evidence"])
+        if isinstance(item, Mapping) and item.get("outcome") == "judged"
+    ]
 
 
 class AuditRecorder:
@@ -53,7 +69,9 @@ class AuditRecorder:
         sealed: list[SealedText] = []
         if self._seal:
             for index, event in enumerate(recorded):
-                paths = LEARNER_TEXT.get(str(event.get("type")))
+                paths = list(LEARNER_TEXT.get(str(event.get("type")), ()))
+                if event.get("type") == "score.computed":
+                    paths += judged_notes(event)
                 if paths:
                     recorded[index], found = seal_fields(event, paths)
                     sealed += found
