@@ -140,9 +140,14 @@ class VerificationReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def exit_status(self) -> ExitStatus:
+        """What `proctor audit verify` exits with for this report."""
+        return exit_status(problem.code for problem in self.problems)
+
     def to_json(self) -> dict[str, Any]:
         """The report as plain JSON, for `proctor audit verify --json`."""
-        return {"ok": self.ok} | asdict(self)
+        return {"ok": self.ok, "exit_status": int(self.exit_status)} | asdict(self)
 
 
 class TooManyProblems(Exception):

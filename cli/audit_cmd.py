@@ -11,7 +11,7 @@ from pathlib import Path
 from audit import SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
 from audit.bundle import zip_bundle
 from audit.keyring import load_retired_keys, retired_keys_dir
-from audit.problems import ExitStatus, exit_status
+from audit.problems import ExitStatus
 from cli.audit_erase import add_erase_arguments, run_erase
 from cli.home import ProctorHome
 
@@ -117,4 +117,4 @@ def run(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"{args.bundle}: {problem}", file=sys.stderr)
         print(f"{args.bundle}: FAILED — {len(report.problems)} problem(s)", file=sys.stderr)
-    return int(exit_status(problem.code for problem in report.problems))
+    return int(report.exit_status)

@@ -348,6 +348,8 @@ def test_cli_exit_codes(workdir: Path, key: SigningKey, capsys: pytest.CaptureFi
         return code, capsys.readouterr().err
 
     assert verify("--trusted-checkpoint", str(trusted))[0] == 0
+    assert main(["audit", "verify", str(bundle), "--json"]) == 0
+    assert '"exit_status": 0' in capsys.readouterr().out
     code, err = verify("--trusted-checkpoint", str(workdir / "absent.note"))
     assert code == 7 and "absent.note: cannot read the trusted checkpoint" in err
     trusted.write_text("garbage")
@@ -402,3 +404,27 @@ def test_exit_status_classes_and_precedence() -> None:
     assert exit_status(["verify-error"]) is ExitStatus.ERROR
     assert exit_status(["content-mismatch"]) is ExitStatus.RECORDS  # any other evidence code
     assert sorted({int(s) for s in ExitStatus}) == [0, 1, 3, 4, 5, 6, 7, 8]  # 2: usage
+
+
+@examples
+@given(data=st.data())
+def test_any_flipped_byte_in_checkpoints_proofs_or_vkeys_is_caught(
+    workdir: Path, key: SigningKey, data: st.DataObject
+) -> None:
+    log = build(workdir / "log", key, [(0, 2, True), (1, 2, True), (0, 1, False)])
+    sessions = data.draw(st.sampled_from([None, ["session-1"]]), label="sessions")
+    bundle = log.bundle() if sessions is None else log.bundle(sessions=sessions)
+    files = sorted(
+        p
+        for p in bundle.rglob("*")
+        if p.is_file() and (p.suffix in (".note", ".proof", ".tlog-proof", ".vkey"))
+    )
+    target = data.draw(st.sampled_from(files), label="file")
+    raw = bytearray(target.read_bytes())
+    raw[data.draw(st.integers(0, len(raw) - 1), label="at")] ^= data.draw(st.integers(1, 255))
+    target.write_bytes(bytes(raw))
+    report = verify_bundle(bundle, workers=1)
+    found = {problem.code for problem in report.problems}
+    assert "file-hash" in found and "verify-error" not in found
+    # Not only the hash: the verifier itself notices the damaged evidence.
+    assert found - {"file-hash"}, report.problems
