@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +17,10 @@ from audit import (
     CheckpointError,
     SigningKey,
     StoreError,
+    export_bundle,
     open_checkpoint,
     root,
+    verify_bundle,
 )
 from audit.issuer import DEFAULT_ORIGIN, issue_checkpoint
 from audit.note import NoteSigner
@@ -215,3 +218,25 @@ def test_a_log_from_before_checkpoints_is_read_outside_the_write_transaction(
     second = store.latest_checkpoint(DEFAULT_ORIGIN)
     assert second is not None and second.size == 36
     check_signed(store, key, second)
+
+
+def test_bundles_from_either_store_carry_the_logs_checkpoints(
+    store: AnyStore, key: SigningKey, tmp_path: Path
+) -> None:
+    log = AuditLog(store, key, clock=StepClock(), origin="proctor.test/log", checkpoint_every=5)
+    for n in range(12):
+        events = [event(n), ENDED] if n % 4 == 3 else [event(n)]
+        log.append(f"s{n // 4}", POLICY, events)
+    stored = store.checkpoints("proctor.test/log")
+    whole = export_bundle(store, key, tmp_path / "whole", "proctor.test/log").path
+    notes = sorted(int(p.stem) for p in (whole / "log" / "checkpoints").iterdir())
+    assert notes == [c.size for c in store.checkpoints("proctor.test/log")]
+    assert notes[-1] == store.head()
+    subset = export_bundle(
+        store, key, tmp_path / "subset", "proctor.test/log", sessions=["s1"]
+    ).path
+    assert len(list((subset / "proofs" / "inclusion").iterdir())) == 5
+    for bundle in (whole, subset):
+        for earlier in stored:
+            report = verify_bundle(bundle, workers=1, trusted_checkpoint=earlier.note)
+            assert report.ok, report.problems
