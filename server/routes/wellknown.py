@@ -8,6 +8,10 @@ one, each in securesystemslib JSON with its key id (what `proctor audit verify
 --trusted-key` and securesystemslib take) and as a C2SP signed-note verifier key (what
 checkpoint verifiers and witnesses take). A key served here and pinned once lets an
 auditor check every bundle and checkpoint the log ever signs.
+
+``/.well-known/proctor/checkpoint`` serves the log's latest signed checkpoint (a C2SP
+signed note, as ``text/plain``), so that auditors and witnesses can keep the tree heads
+they saw and later check that an export extends them instead of rewriting history.
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
-from audit import KeyFileError, NoteVerifier, PublicKey
+from audit import KeyFileError, NoteVerifier, PublicKey, StoreError
 from audit.keyring import load_retired_keys
 from server.errors import ApiError, ErrorBody
-from server.routes.audit import AUDIT_ORIGIN
 from server.security import service_state
 from server.state import ServiceState
 
@@ -70,17 +74,50 @@ def audit_keys(state: State, response: Response) -> AuditKeys:
         retired = load_retired_keys(state.config.retired_keys_dir)
     except KeyFileError as error:
         raise ApiError(500, "keys_unavailable", str(error)) from None
-    listed = [_entry(current, "current")]
-    listed += [_entry(key, "retired") for key in retired if key != current]
+    origin = state.audit_log.origin
+    listed = [_entry(current, "current", origin)]
+    listed += [_entry(key, "retired", origin) for key in retired if key != current]
     response.headers["Cache-Control"] = CACHE_CONTROL
-    return AuditKeys(origin=AUDIT_ORIGIN, keys=listed)
+    return AuditKeys(origin=state.audit_log.origin, keys=listed)
 
 
-def _entry(key: PublicKey, status: Literal["current", "retired"]) -> AuditKey:
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    summary="The audit log's latest signed checkpoint",
+    responses={
+        200: {
+            "description": "A C2SP signed note: origin, tree size, base64 root hash, then "
+            "signature lines; verify it with a note verifier key from audit-keys.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        404: {"model": ErrorBody, "description": "The log has not signed a checkpoint yet."},
+        503: {"model": ErrorBody, "description": "The audit store cannot be read."},
+    },
+)
+def checkpoint(state: State) -> PlainTextResponse:
+    """The largest checkpoint the log has signed under its origin. No API key is needed.
+    It changes as sessions end, so clients revalidate it on every use."""
+    origin = state.audit_log.origin
+    try:
+        latest = state.audit_store.latest_checkpoint(origin)
+    except StoreError as error:
+        raise ApiError(503, "store_unavailable", f"cannot read checkpoints: {error}") from None
+    if latest is None:
+        raise ApiError(
+            404,
+            "no_checkpoint",
+            f"the log {origin!r} has not signed a checkpoint yet; one is signed when a "
+            "session ends",
+        )
+    return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
+
+
+def _entry(key: PublicKey, status: Literal["current", "retired"], origin: str) -> AuditKey:
     data: dict[str, Any] = key.to_securesystemslib_dict()
     return AuditKey(
         keyid=key.keyid,
         status=status,
         key=SecureSystemsLibKey.model_validate(data),
-        note_verifier_key=NoteVerifier(AUDIT_ORIGIN, key).vkey,
+        note_verifier_key=NoteVerifier(origin, key).vkey,
     )

@@ -7,10 +7,20 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from audit import NoteVerifier, PublicKey, verify_bundle
+from audit import (
+    Checkpoint,
+    NoteError,
+    NoteVerifier,
+    PublicKey,
+    check_consistent,
+    consistency_proof,
+    open_checkpoint,
+    verify_bundle,
+)
 from audit.keyring import rotate_signing_key
 from server import ServerConfig, create_app
 from server.auth import Role
@@ -18,6 +28,8 @@ from tests.server.conftest import bearer
 from tests.server.test_audit_routes import practise
 
 KEYS = "/.well-known/proctor/audit-keys"
+CHECKPOINT = "/.well-known/proctor/checkpoint"
+ORIGIN = "proctor.local/audit"
 
 
 def check_entry(entry: dict[str, Any]) -> PublicKey:
@@ -26,7 +38,7 @@ def check_entry(entry: dict[str, Any]) -> PublicKey:
     assert entry["keyid"] == key.keyid
     verifier = NoteVerifier.from_vkey(entry["note_verifier_key"])
     assert verifier.public_key == key
-    assert verifier.name == "proctor.local/audit"
+    assert verifier.name == ORIGIN
     return key
 
 
@@ -35,7 +47,7 @@ def test_current_key_is_served_to_anyone_read_only(client: TestClient, app: Fast
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=300"
     body = response.json()
-    assert body["origin"] == "proctor.local/audit"
+    assert body["origin"] == ORIGIN
     [entry] = body["keys"]
     assert entry["status"] == "current"
     assert check_entry(entry) == app.state.service.audit_log.key.public_key
@@ -86,3 +98,55 @@ def test_an_unusable_retired_key_file_is_a_clear_error(client: TestClient, app: 
     error = response.json()["error"]
     assert error["code"] == "keys_unavailable"
     assert "is not a usable public key" in error["message"]
+
+
+def served_checkpoint(client: TestClient) -> Checkpoint:
+    """The served checkpoint, opened with the served verifier keys (nothing else trusted)."""
+    response = client.get(CHECKPOINT)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["cache-control"] == "no-cache"
+    keys = client.get(KEYS).json()["keys"]
+    verifiers = [NoteVerifier.from_vkey(entry["note_verifier_key"]) for entry in keys]
+    return open_checkpoint(response.text, verifiers, ORIGIN)
+
+
+def test_latest_checkpoint_is_served_and_verifies_with_the_served_keys(
+    client: TestClient, app: FastAPI
+) -> None:
+    missing = client.get(CHECKPOINT)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "no_checkpoint"
+
+    practise(app, "learner-1")  # a session's end is checkpointed
+    store = app.state.service.audit_store
+    first = served_checkpoint(client)
+    assert first.size == store.head()
+    practise(app, "learner-2")
+    second = served_checkpoint(client)
+    assert second.size == store.head() > first.size
+    lines = [record.line for record in store.records()]
+    check_consistent(first, second, consistency_proof(lines, first.size, second.size))
+    assert client.post(CHECKPOINT).status_code == 405
+
+
+def test_checkpoint_after_a_rotation_is_signed_by_the_new_key(
+    tmp_path: Path, database: str | None
+) -> None:
+    config = ServerConfig(tmp_path / "home", database_url=database)
+    before = create_app(config)
+    with TestClient(before) as client:
+        practise(before, "learner-1")
+        old_note = client.get(CHECKPOINT).text
+        old = before.state.service.audit_log.key.public_key
+    rotate_signing_key(config.signing_key)
+    after = create_app(config)
+    with TestClient(after) as client:
+        practise(after, "learner-1")
+        new_note = client.get(CHECKPOINT).text
+        new = after.state.service.audit_log.key.public_key
+    # The new checkpoint opens with the new key alone, and not with the retired one.
+    open_checkpoint(new_note, [NoteVerifier(ORIGIN, new)], ORIGIN)
+    open_checkpoint(old_note, [NoteVerifier(ORIGIN, old)], ORIGIN)
+    with pytest.raises(NoteError, match="no signature by a known key"):
+        open_checkpoint(new_note, [NoteVerifier(ORIGIN, old)], ORIGIN)
