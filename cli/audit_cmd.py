@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from audit import SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
+from audit import AuditError, SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
 from audit.bundle import zip_bundle
 from audit.keyring import load_retired_keys, retired_keys_dir
 from audit.problems import ExitStatus
@@ -77,21 +77,11 @@ def run(args: argparse.Namespace) -> int:
     if args.audit_command == "erase":
         return run_erase(args)
     if args.audit_command == "export":
-        home = ProctorHome.from_environment().ensure()
-        store = SQLiteRecordStore(home.audit_db)
-        key = SigningKey.load_or_create(home.signing_key)
-        retired = load_retired_keys(retired_keys_dir(home.signing_key))
-        out: Path = args.out
-        if out.suffix.lower() == ".zip":
-            with tempfile.TemporaryDirectory(prefix="proctor-export-") as folder:
-                summary = export_bundle(
-                    store, key, Path(folder) / "bundle", AUDIT_ORIGIN, record_keys=retired
-                )
-                zip_bundle(summary.path, out)
-        else:
-            summary = export_bundle(store, key, out, AUDIT_ORIGIN, record_keys=retired)
-        print(f"{out}: {summary.count} records exported")
-        return 0
+        try:
+            return _export(args.out)
+        except AuditError as error:  # an unusable key file, a store or bundle problem
+            print(f"error: cannot export: {error}", file=sys.stderr)
+            return 2
     trusted_checkpoint = None
     if args.trusted_checkpoint is not None:
         try:
@@ -118,3 +108,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.bundle}: {problem}", file=sys.stderr)
         print(f"{args.bundle}: FAILED — {len(report.problems)} problem(s)", file=sys.stderr)
     return int(report.exit_status)
+
+
+def _export(out: Path) -> int:
+    """Export the whole local log, with the public keys of every key that signed it."""
+    home = ProctorHome.from_environment().ensure()
+    store = SQLiteRecordStore(home.audit_db)
+    key = SigningKey.load_or_create(home.signing_key)
+    retired = load_retired_keys(retired_keys_dir(home.signing_key))
+    if out.suffix.lower() == ".zip":
+        with tempfile.TemporaryDirectory(prefix="proctor-export-") as folder:
+            summary = export_bundle(
+                store, key, Path(folder) / "bundle", AUDIT_ORIGIN, record_keys=retired
+            )
+            zip_bundle(summary.path, out)
+    else:
+        summary = export_bundle(store, key, out, AUDIT_ORIGIN, record_keys=retired)
+    print(f"{out}: {summary.count} records exported")
+    return 0

@@ -44,3 +44,19 @@ def test_rotate_then_export_verifies_records_of_both_keys(
     assert main(["audit", "verify", str(bundle), *trusted]) == 0
     assert "OK" in capsys.readouterr().out
     assert main(["audit", "verify", str(bundle), "--trusted-key", new.public_key.keyid]) == 1
+
+
+def test_export_names_an_unusable_retired_key_file_instead_of_failing_obscurely(
+    proctor_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ServerConfig(proctor_home)
+    key = SigningKey.load_or_create(config.signing_key)
+    with SQLiteRecordStore(config.audit_db) as store:
+        record_session(store, key, [], session_id="s")
+    config.retired_keys_dir.mkdir(parents=True)
+    broken = config.retired_keys_dir / f"{'a' * 64}.pub.json"
+    broken.write_text("[]")
+    assert main(["audit", "export", "--out", str(tmp_path / "bundle")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: cannot export: retired key file")
+    assert str(broken) in error and "Traceback" not in error
