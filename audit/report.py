@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from audit.content import ERASED_TEXT
 from audit.report_model import (
     FindingEntry,
     ReportRecord,
@@ -227,6 +228,8 @@ def _turn(utterance: Utterance, anchor: str, findings: list[FindingEntry]) -> st
         details.append(utterance.at)
     if utterance.redactions:
         details.append(f"{utterance.redactions} span(s) of personal data masked before recording")
+    if utterance.text == ERASED_TEXT:
+        details.append("text erased since it was recorded; the record keeps its commitment")
     if utterance.passages:
         details.append("knowledge-base passages used: " + ", ".join(utterance.passages))
     return (
@@ -248,6 +251,8 @@ def _marked(said: str, findings: list[FindingEntry]) -> str:
     Spans may overlap (two rules on the same words): the text is cut at every span
     boundary and each piece is marked if any finding covers it, so no markup nests badly.
     """
+    if said == ERASED_TEXT:  # spans indexed the erased words; they would mark the marker
+        return _e(said)
     usable = [f for f in findings if _fits(f, len(said))]
     cuts = sorted({0, len(said)} | {edge for f in usable if f.span for edge in f.span})
     out: list[str] = []

@@ -21,12 +21,14 @@ from audit import (
     verify_bundle,
 )
 from audit.bundle_views import session_views
+from audit.content import ERASED_TEXT
+from audit.erasure import erase_learner_content
 from audit.problems import Code
 from audit.xapi_files import activity_id, session_file_stem, xapi_home_page
 from policies.models import Speaker
 from tests.audit.helpers import POLICY, AnyStore, event
 from tests.audit.sessions import BREACH, GOOD, LEARNER, record_session, report_records
-from tests.audit.test_report import Tree, definitions, section
+from tests.audit.test_report import Tree, definitions, section, walk
 
 ORIGIN = "proctor.test/audit"
 SESSION = "0b6f4a52-6f0e-4c1e-9a55-2f3c8d7e9a10"
@@ -213,3 +215,22 @@ def test_home_page_and_activity_ids() -> None:
         == "https://h/policies/p%2Fx/versions/3/scenarios/a%20b"
     )
     assert activity_id("https://h", "p", 1, None) == "https://h/policies/p/versions/1"
+
+
+def test_erased_text_is_shown_as_erased_and_never_highlighted(
+    tmp_path: Path, key: SigningKey
+) -> None:
+    with SQLiteRecordStore(tmp_path / "a.sqlite3") as store:
+        record_session(store, key, [(Speaker.learner, BREACH)], session_id="s-erased")
+        erase_learner_content(store, key, LEARNER, reason="learner asked")
+        out = export_bundle(store, key, tmp_path / "out", ORIGIN).path
+    assert verify_bundle(out).ok
+    page = Tree((out / "report/s-erased.html").read_text())
+    (turn,) = page.all("p", **{"class": "said"})
+    assert turn.own_text == ERASED_TEXT
+    assert not [e for e in walk(turn) if e.tag in ("mark", "a")]
+    (meta,) = [e for e in page.all("p", **{"class": "meta"}) if "erased" in e.text]
+    assert "text erased since it was recorded" in meta.text
+    first = definitions(page.by_id("finding-1"))
+    assert first["Matched text"] == ERASED_TEXT and first["Rule"] == "no-guarantees (lexical)"
+    assert BREACH not in (out / "report/s-erased.html").read_text()

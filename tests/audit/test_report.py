@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit import PolicyRef, RecordPayload, SigningKey, SQLiteRecordStore
+from audit.content import ERASED_TEXT
 from audit.report import render_session_report
 from audit.report_model import ReportRecord
 from policies.models import Speaker
@@ -437,3 +438,26 @@ def test_provisional_and_retracted_flags_are_listed_but_not_highlighted() -> Non
     assert second["Status"] == (
         "raised on the final transcript; retracted: reviewed: quoting the client"
     )
+
+
+def test_spans_are_not_highlighted_on_erased_text() -> None:
+    """After erasure the text reads "[erased]": a span into the erased words must not mark
+    characters of the marker."""
+    finding = {
+        "finding_id": "f",
+        "rule_id": "r",
+        "severity": "critical",
+        "utterance_id": "u1",
+        "span": {"start": 1, "end": 6},
+        "quote": ERASED_TEXT,
+        "detail": "d",
+    }
+    records = [
+        payload(1, {"type": "session.started", "learner": "L"}),
+        payload(2, {"type": "utterance.final", "utterance_id": "u1", "text": ERASED_TEXT}),
+        payload(3, {"type": "flag.raised", "finding": finding, "provisional": False}),
+    ]
+    page = Tree(render_session_report(records, origin=ORIGIN, exported_by="k"))
+    (turn,) = page.all("p", **{"class": "said"})
+    assert turn.own_text == ERASED_TEXT and not [e for e in walk(turn) if e.tag == "mark"]
+    assert "text erased since it was recorded" in page.all("p", **{"class": "meta"})[0].text
