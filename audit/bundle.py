@@ -51,6 +51,8 @@ from audit.manifest import (
     render_manifest,
     sign_manifest,
 )
+from audit.merkle import leaf_hash
+from audit.merkle_index import MerkleIndex
 from audit.store import RecordStore
 from audit.timefmt import format_timestamp, utc_now
 
@@ -144,6 +146,7 @@ def _export(
     signer_ids: set[str] = {key.public_key.keyid}
     expected = first_seq
     chosen: list[int] = []  # the seqs written
+    tree = MerkleIndex() if first_seq == 1 else None  # every record read, for the proofs
     low: int | None = None  # the first and last seq written
     high = upper
     content = ContentExport()  # the sealed text the exported records refer to
@@ -153,6 +156,8 @@ def _export(
             if record.seq != expected:
                 raise BundleError(f"store returned seq {record.seq} where {expected} was due")
             expected += 1
+            if tree is not None:
+                tree.append(leaf_hash(record.line))
             if selection is not None and record.session_id not in selection.sessions:
                 continue
             low = record.seq if low is None else low
@@ -204,6 +209,7 @@ def _export(
         last_seq=upper,
         exported=chosen if partial_export else None,
         keys=available,
+        index=tree,
     )
     files.update(evidence.files)
     signer_ids |= evidence.signers

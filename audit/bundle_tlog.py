@@ -98,13 +98,16 @@ def write_log_evidence(
     last_seq: int,
     exported: Sequence[int] | None,
     keys: Mapping[str, PublicKey],
+    index: MerkleIndex | None = None,
 ) -> LogEvidence:
     """Write checkpoints, proofs and verifier keys for an export of records up to
     `last_seq`; `exported` lists the seqs written when the bundle is not the whole log
-    from seq 1 (those get inclusion proofs). Raises `BundleError`."""
+    from seq 1 (those get inclusion proofs). `index` may hold the leaves of the first
+    records already (the exporter read them anyway); the rest are read from the store.
+    Raises `BundleError`."""
     stored, fresh_needed = _stored_heads(store, key, origin, last_seq)
     anchor_size = min((h.size for h in stored if h.size >= last_seq), default=last_seq)
-    index = _index(store, anchor_size)
+    index = _index(store, anchor_size, index if index is not None else MerkleIndex())
     for head in stored:
         if head.size <= anchor_size and index.root(head.size) != head.root:
             raise BundleError(
@@ -174,12 +177,15 @@ def _stored_heads(
     return heads, False
 
 
-def _index(store: RecordStore, size: int) -> MerkleIndex:
-    index = MerkleIndex()
-    for record in store.records(1, size):
-        if record.seq != index.size + 1:
-            raise BundleError(f"store returned seq {record.seq} where {index.size + 1} was due")
-        index.append(leaf_hash(record.line))
+def _index(store: RecordStore, size: int, index: MerkleIndex) -> MerkleIndex:
+    """`index` extended with the leaves of the records after it, up to seq `size`."""
+    if index.size > size:
+        raise BundleError(f"{index.size} records were indexed, a checkpoint covers {size}")
+    if index.size < size:
+        for record in store.records(index.size + 1, size):
+            if record.seq != index.size + 1:
+                raise BundleError(f"store returned seq {record.seq} where {index.size + 1} was due")
+            index.append(leaf_hash(record.line))
     if index.size != size:
         raise BundleError(f"store ended at seq {index.size}, a checkpoint covers {size}")
     return index
