@@ -7,7 +7,7 @@ carries, next to ``log/records.jsonl``:
 
 - ``log/checkpoints/<size>.note``: the log's checkpoints (of the export's origin) that
   cover the exported range, up to the *anchor*, the smallest one covering the export's
-  last record. If the log has none that far, a fresh one is signed at the log's head
+  last record (an export of chosen sessions: the anchor and those issued at its records). If the log has none that far, a fresh one is signed at the log's head
   through `audit.issuer` (stored, checked against the newest stored one); a read-only
   store cannot store it, so the export then signs one at its last record after checking
   every stored checkpoint against the records;
@@ -114,7 +114,16 @@ def write_log_evidence(
                 f"the log's records no longer match its checkpoint of size {head.size} "
                 f"({origin!r}): the stored log was altered; refusing to export it"
             )
-    heads = [h for h in stored if first_seq <= h.size <= anchor_size]
+    # A subset bundle carries the checkpoints issued at its own records (its sessions'
+    # closes) and the anchor, not the log's every checkpoint: a learner's export must not
+    # grow with the number of other sessions.
+    chosen = None if exported is None else set(exported)
+    heads = [
+        h
+        for h in stored
+        if first_seq <= h.size <= anchor_size
+        and (chosen is None or h.size in chosen or h.size == anchor_size)
+    ]
     if fresh_needed:
         checkpoint = Checkpoint(origin, last_seq, index.root(last_seq))
         note = sign_checkpoint(checkpoint, _signer(key, origin))
