@@ -7,10 +7,11 @@ carries, next to ``log/records.jsonl``:
 
 - ``log/checkpoints/<size>.note``: the log's checkpoints (of the export's origin) that
   cover the exported range, up to the *anchor*, the smallest one covering the export's
-  last record (an export of chosen sessions: the anchor and those issued at its records). If the log has none that far, a fresh one is signed at the log's head
-  through `audit.issuer` (stored, checked against the newest stored one); a read-only
-  store cannot store it, so the export then signs one at its last record after checking
-  every stored checkpoint against the records;
+  last record (an export of chosen sessions: the anchor and those issued at its
+  records). If the log has none that far, a fresh one is signed at the log's head through
+  `audit.issuer` (stored, checked against the newest stored one); a read-only store
+  cannot store it, so the export then signs one at its last record after checking every
+  stored checkpoint against the records;
 - ``proofs/consistency/<old>-<new>.proof``: a consistency proof between each pair of
   consecutive bundled checkpoints and, when a whole-log export ends before the anchor,
   from the export's record count to the anchor;
