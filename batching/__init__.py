@@ -6,8 +6,9 @@ for such work at the same moment, and serving them one at a time makes each wait
 others in turn. A `Batcher` lets the threads that are waiting at the same moment go through
 together: the first to arrive becomes the leader and serves every request queued by then in
 a single call; the others sleep until their outcome is settled. When the leader finishes and
-more requests have queued meanwhile, it hands the lead to the oldest of them. At most one
-batch runs at a time.
+more requests have queued meanwhile, it hands the lead to the oldest of them. At most
+`lanes` batches run at a time (one by default: a database commit; two for a model whose
+passes each use one core).
 
 With one caller at a time nothing is batched and nothing waits: the caller leads at once.
 Each request keeps its own outcome, so a request the batch function refuses fails alone; a
@@ -53,14 +54,19 @@ class _Pending(Generic[Request, Result]):
 class Batcher(Generic[Request, Result]):
     """Runs `serve` on batches of concurrently submitted requests, `max_batch` at most."""
 
-    def __init__(self, serve: BatchFunction[Request, Result], *, max_batch: int = 256) -> None:
+    def __init__(
+        self, serve: BatchFunction[Request, Result], *, max_batch: int = 256, lanes: int = 1
+    ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         self._serve = serve
         self._max_batch = max_batch
+        self._lanes = lanes
         self._lock = threading.Lock()
         self._queue: list[_Pending[Request, Result]] = []
-        self._leader_active = False
+        self._leaders = 0
 
     def submit(self, request: Request) -> Result:
         """Serve `request` (with whatever else is waiting) and return its result, or raise
@@ -68,16 +74,21 @@ class Batcher(Generic[Request, Result]):
         pending: _Pending[Request, Result] = _Pending(request)
         with self._lock:
             self._queue.append(pending)
-            if not self._leader_active:
-                self._leader_active = True
+            if self._leaders < self._lanes:
+                self._leaders += 1
                 pending.leads = True
-        while not pending.settled:
+        while True:
             if pending.leads:
                 pending.leads = False
-                self._lead()
-            else:
-                pending.wake.wait()
-                pending.wake.clear()
+                # Made leader, but another lane may have served this request meanwhile.
+                if pending.settled:
+                    self._pass_lead()
+                else:
+                    self._lead()
+            if pending.settled:
+                break
+            pending.wake.wait()
+            pending.wake.clear()
         outcome = pending.outcome
         if isinstance(outcome, Exception):
             raise outcome
@@ -88,6 +99,9 @@ class Batcher(Generic[Request, Result]):
         with self._lock:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
+        if not batch:  # another lane took everything
+            self._pass_lead()
+            return
         try:
             outcomes = self._outcomes(batch)
         except BaseException as interrupt:  # KeyboardInterrupt, SystemExit: nobody was served
@@ -116,4 +130,4 @@ class Batcher(Generic[Request, Result]):
             if self._queue:
                 self._queue[0].promote()
             else:
-                self._leader_active = False
+                self._leaders -= 1

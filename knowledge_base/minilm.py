@@ -38,10 +38,12 @@ def minilm_model() -> Any:
 def encode(texts: Sequence[str]) -> NDArray[np.float32]:
     """Unit-length float32 embeddings of `texts`.
 
-    One forward pass at a time per process: torch already spreads one batch over every core,
-    so concurrent passes would only contend. Texts that callers ask for at the same moment
-    (several sessions' utterances ending together) go through in one pass, which costs
-    little more than a single sentence, instead of queueing for a pass each."""
+    One forward pass per core at a time, each on one torch thread: for sentence-sized
+    batches, torch's own splitting of one pass over two cores gains little, while two
+    passes side by side on one thread each gave 37 % more throughput (3,053 against 2,233
+    tokens/s on 2 cores) and a single sentence was faster on one thread too. Texts that
+    callers ask for at the same moment (several sessions' utterances ending together) go
+    through in one pass, which costs much less than a pass each."""
     return _together.submit(tuple(texts))
 
 
@@ -66,7 +68,17 @@ def _encode_batch(requests: Sequence[tuple[str, ...]]) -> list[NDArray[np.float3
     return [vectors[[row_of[text] for text in request]] for request in requests]
 
 
-_together: Batcher[tuple[str, ...], NDArray[np.float32]] = Batcher(_encode_batch, max_batch=64)
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+PASSES_AT_ONCE = max(1, min(4, _cores()))
+_together: Batcher[tuple[str, ...], NDArray[np.float32]] = Batcher(
+    _encode_batch, max_batch=64, lanes=PASSES_AT_ONCE
+)
 
 
 def _load() -> Any:
@@ -85,6 +97,9 @@ def _load() -> Any:
         )
     bars = transformers_logging.is_progress_bar_enabled()
     transformers_logging.disable_progress_bar()  # no "Loading weights" bar on the user's stderr
+    import torch
+
+    torch.set_num_threads(1)  # parallel passes instead: see `encode`
     try:
         model = SentenceTransformer(str(path), device="cpu")
     finally:

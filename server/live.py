@@ -37,7 +37,7 @@ from engine.events import EndReason
 from engine.planning import plan_policy, uses_semantic_matching
 from engine.practice import Conversation
 from evaluators.plan import PolicyPlan
-from evaluators.semantic import SentenceEmbedder
+from evaluators.semantic import SentenceEmbedder, ends_sentence
 from knowledge_base import Embedder
 from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
 from policies import Policy
@@ -255,7 +255,11 @@ class LiveSession:
             utterance = PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
             self._drive(lambda: self.session.ingest(utterance))
         if self._prefetcher is not None and self.active:
-            self._prefetcher.offer(self.session_id, self.session.texts_to_prefetch(text))
+            self._prefetcher.offer(
+                self.session_id,
+                self.session.texts_to_prefetch(text),
+                final_is_near=ends_sentence(text),
+            )
 
     def final(self, utterance_id: str, text: str) -> None:
         if self.conversation is not None:

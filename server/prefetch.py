@@ -36,19 +36,26 @@ class EmbeddingPrefetcher:
     def __init__(self, embedder: Callable[[], _Embedder]) -> None:
         self._embedder = embedder
         self._waiting: dict[str, list[str]] = {}
+        self._near: set[str] = set()  # sessions whose waiting offer is served first
         self._busy = False
         self._ready = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def offer(self, session_id: str, texts: Sequence[str]) -> None:
+    def offer(self, session_id: str, texts: Sequence[str], *, final_is_near: bool = False) -> None:
         """Embed `texts` for `session_id` when the thread gets to it; replaces a waiting
-        offer of the same session, which the newer partial supersedes."""
+        offer of the same session, which the newer partial supersedes. Offers made when
+        the final is near (the partial ends a sentence) are served before the others: their
+        final may arrive within a few hundred milliseconds."""
         if not texts:
             return
         with self._ready:
             if self._closed:
                 return
+            if final_is_near:
+                self._near.add(session_id)
+            else:
+                self._near.discard(session_id)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="embedding-prefetch", daemon=True
@@ -67,6 +74,7 @@ class EmbeddingPrefetcher:
         with self._ready:
             self._closed = True
             self._waiting.clear()
+            self._near.clear()
             self._ready.notify_all()
             thread = self._thread
         if thread is not None:
@@ -75,12 +83,16 @@ class EmbeddingPrefetcher:
     def _take_batch(self) -> tuple[list[str], list[str]]:
         """The oldest waiting offers, up to about `BATCH_TEXTS` texts: one forward pass over
         several sessions' clauses costs much less than a pass each."""
+        near = [session_id for session_id in self._waiting if session_id in self._near]
         sessions: list[str] = []
         texts: list[str] = []
-        while self._waiting and len(texts) < BATCH_TEXTS:
-            session_id = next(iter(self._waiting))
-            sessions.append(session_id)
-            texts += self._waiting.pop(session_id)
+        for session_id in [*near, *self._waiting]:
+            if len(texts) >= BATCH_TEXTS:
+                break
+            if session_id in self._waiting:
+                sessions.append(session_id)
+                texts += self._waiting.pop(session_id)
+                self._near.discard(session_id)
         return sessions, list(dict.fromkeys(texts))
 
     def _run(self) -> None:

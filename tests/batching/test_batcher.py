@@ -123,3 +123,70 @@ def test_a_writer_returning_the_wrong_number_of_outcomes_fails_the_batch() -> No
         queue.submit(1)
 
 
+class CountingServer:
+    """Records how many batches run at once; each batch lingers so that they overlap."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most_at_once = 0
+        self.served: list[int] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, requests: Sequence[int]) -> list[int | Exception]:
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        threading.Event().wait(0.01)
+        with self._lock:
+            self.running -= 1
+            self.served += requests
+        return [n * 2 for n in requests]
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3])
+def test_at_most_lanes_batches_run_at_once_and_all_are_used(lanes: int) -> None:
+    server = CountingServer()
+    numbers = list(range(60))
+    outcomes = _submit_all(Batcher(server, max_batch=2, lanes=lanes), numbers)
+    assert outcomes == {n: n * 2 for n in numbers}
+    assert sorted(server.served) == numbers
+    assert server.most_at_once == lanes
+
+
+def test_two_lanes_serve_two_batches_side_by_side() -> None:
+    both_running = threading.Barrier(2, timeout=5)
+
+    def meets_the_other_lane(requests: Sequence[int]) -> list[int | Exception]:
+        both_running.wait()  # breaks (and fails both) unless two batches run at once
+        return list(requests)
+
+    queue: Batcher[int, int] = Batcher(meets_the_other_lane, lanes=2)
+    outcomes = _submit_all(queue, [1, 2])
+    assert outcomes == {1: 1, 2: 2}
+
+
+def test_lanes_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="lanes"):
+        Batcher(CountingServer(), lanes=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(0, 1000), min_size=1, max_size=40, unique=True),
+    st.integers(1, 4),
+    st.integers(1, 6),
+)
+def test_with_several_lanes_every_request_gets_its_own_outcome_once(
+    numbers: list[int], lanes: int, max_batch: int
+) -> None:
+    writer = GatedWriter()
+    writer.gate.set()
+    outcomes = _submit_all(Batcher(writer, max_batch=max_batch, lanes=lanes), numbers)
+    for n in numbers:
+        if n % 2:
+            assert isinstance(outcomes[n], ValueError)
+        else:
+            assert outcomes[n] == n * 2
+    served = [n for batch in writer.batches for n in batch]
+    assert sorted(served) == sorted(numbers)  # each exactly once
+    assert all(batch for batch in writer.batches)  # an empty batch is never served

@@ -45,9 +45,11 @@ class RecordingEmbedder:
         self.calls: list[list[str]] = []
         self.release = threading.Event()
         self.release.set()
+        self.entered = threading.Event()
         self._fail_on = fail_on
 
     def embed(self, texts: Sequence[str]) -> object:
+        self.entered.set()
         self.release.wait(5)
         self.calls.append(list(texts))
         if self._fail_on in texts:
@@ -148,3 +150,19 @@ def test_a_final_that_repeats_its_partials_needs_no_model_work(
     assert needed <= prefetched
     assert not needed & set(encoded), "the final embedded again what was prefetched"
     assert any(m["event"]["type"] == "flag.raised" for m in reply)
+
+
+def test_offers_whose_final_is_near_are_served_first() -> None:
+    embedder = RecordingEmbedder()
+    embedder.release.clear()
+    prefetcher = EmbeddingPrefetcher(lambda: embedder)
+    try:
+        prefetcher.offer("busy", ["holds the thread"])
+        assert embedder.entered.wait(5)  # the thread is busy with the first offer
+        prefetcher.offer("s1", ["early clause", *(f"filler {n}" for n in range(20))])
+        prefetcher.offer("s2", ["Sentence that ends."], final_is_near=True)
+        embedder.release.set()
+        assert prefetcher.wait_idle(5)
+    finally:
+        prefetcher.close()
+    assert embedder.calls[1][0] == "Sentence that ends."
