@@ -281,6 +281,7 @@ def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
 def _summary(values: list[float]) -> dict[str, float]:
     return {
         "p50": round(percentile(values, 0.5), 2),
+        "p90": round(percentile(values, 0.9), 2),
         "p99": round(percentile(values, 0.99), 2),
         "max": round(max(values), 2),
     }

@@ -76,8 +76,12 @@ def _cores() -> int:
 
 
 PASSES_AT_ONCE = max(1, min(4, _cores()))
+# A pass returns nothing until all its texts are done, so a long pass makes every request in
+# it wait for the slowest: a few requests (a dozen sentences) per pass already get most of
+# batching's gain (1,940 tokens/s at 8 texts against 1,245 at one, on one thread).
+REQUESTS_PER_PASS = 4
 _together: Batcher[tuple[str, ...], NDArray[np.float32]] = Batcher(
-    _encode_batch, max_batch=64, lanes=PASSES_AT_ONCE
+    _encode_batch, max_batch=REQUESTS_PER_PASS, lanes=PASSES_AT_ONCE
 )
 
 

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -47,6 +48,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         app.state.webhooks = dispatcher
         if dispatcher is not None:
             dispatcher.start()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(
+            config.limits.worker_threads, 1
+        )
         reaper = asyncio.create_task(end_idle_sessions(state.live))
         try:
             yield

@@ -30,6 +30,10 @@ class Limits:
     # A running session that receives nothing from its learner for this long is ended as
     # abandoned, so a closed tab does not hold a session place and leaves a complete record.
     idle_session_seconds: float = 30 * 60
+    # Threads that run session steps and other blocking work. Each live session's step holds
+    # one while it waits for the model or the audit log, so with fewer threads than busy
+    # sessions the partials of quiet sessions queue behind the finals of busy ones.
+    worker_threads: int = 256
 
 
 @dataclass(frozen=True)

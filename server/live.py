@@ -40,6 +40,7 @@ from evaluators.plan import PolicyPlan
 from evaluators.semantic import SentenceEmbedder, ends_sentence
 from knowledge_base import Embedder
 from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
+from knowledge_base.minilm import PASSES_AT_ONCE
 from policies import Policy
 from server.config import Limits, ServerConfig
 from server.prefetch import EmbeddingPrefetcher
@@ -348,7 +349,7 @@ class LiveSessions:
     ) -> None:
         self.limits = limits
         self.plans = PlanCache()
-        self.prefetcher = EmbeddingPrefetcher(self.embedder)
+        self.prefetcher = EmbeddingPrefetcher(self.embedder, threads=PASSES_AT_ONCE)
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
         self.setup_lock = threading.Lock()

@@ -10,7 +10,7 @@ piling up when many learners finish a sentence together.
 
 Prefetching only warms a cache keyed by the exact text, so it can never change a result: a
 final that differs from its partials is embedded as before. Work is coalesced per session
-(only the latest partial's texts matter), one background thread does it in arrival order,
+(only the latest partial's texts matter), background threads do it, a sentence's end first,
 and a failure is logged and dropped, since the final will embed for itself.
 """
 
@@ -23,7 +23,7 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-BATCH_TEXTS = 16
+BATCH_TEXTS = 6
 
 
 class _Embedder(Protocol):
@@ -31,16 +31,19 @@ class _Embedder(Protocol):
 
 
 class EmbeddingPrefetcher:
-    """A background thread that embeds offered texts, newest offer per session first come."""
+    """Background threads that embed offered texts, the newest offer of each session, those
+    whose final is near first. One thread per model lane (`minilm.PASSES_AT_ONCE`) keeps
+    every core busy when many learners speak at once."""
 
-    def __init__(self, embedder: Callable[[], _Embedder]) -> None:
+    def __init__(self, embedder: Callable[[], _Embedder], *, threads: int = 1) -> None:
         self._embedder = embedder
+        self._thread_count = threads
         self._waiting: dict[str, list[str]] = {}
         self._near: set[str] = set()  # sessions whose waiting offer is served first
-        self._busy = False
+        self._busy = 0  # threads embedding right now
         self._ready = threading.Condition()
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def offer(self, session_id: str, texts: Sequence[str], *, final_is_near: bool = False) -> None:
         """Embed `texts` for `session_id` when the thread gets to it; replaces a waiting
@@ -56,11 +59,13 @@ class EmbeddingPrefetcher:
                 self._near.add(session_id)
             else:
                 self._near.discard(session_id)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="embedding-prefetch", daemon=True
-                )
-                self._thread.start()
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._run, name="embedding-prefetch", daemon=True)
+                    for _ in range(self._thread_count)
+                ]
+                for thread in self._threads:
+                    thread.start()
             self._waiting[session_id] = list(texts)
             self._ready.notify_all()
 
@@ -76,8 +81,8 @@ class EmbeddingPrefetcher:
             self._waiting.clear()
             self._near.clear()
             self._ready.notify_all()
-            thread = self._thread
-        if thread is not None:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout)
 
     def _take_batch(self) -> tuple[list[str], list[str]]:
@@ -103,11 +108,11 @@ class EmbeddingPrefetcher:
                 if self._closed:
                     return
                 sessions, texts = self._take_batch()
-                self._busy = True
+                self._busy += 1
             try:
                 self._embedder().embed(texts)  # cached texts cost a look-up
             except Exception:
                 log.warning("prefetching embeddings for sessions %s failed", ", ".join(sessions))
             with self._ready:
-                self._busy = False
+                self._busy -= 1
                 self._ready.notify_all()

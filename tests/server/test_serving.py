@@ -40,3 +40,18 @@ def test_prepare_loads_the_model_freezes_the_heap_and_raises_the_threshold(
     assert report["after"]["loaded"] is True
     assert report["after"]["frozen"] > 100_000  # the model and its libraries, frozen
     assert report["threshold"] == report["expected"] > 700
+
+
+def test_the_service_gives_session_steps_as_many_threads_as_its_limit_says(
+    tmp_path: Path,
+) -> None:
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from server import Limits, ServerConfig, create_app
+
+    app = create_app(ServerConfig(tmp_path / "home", limits=Limits(worker_threads=300)))
+    with TestClient(app) as client:
+        assert client.portal is not None
+        limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)
+        assert limiter.total_tokens == 300
