@@ -17,6 +17,7 @@ from typing import NamedTuple
 from audit.content_verify import ContentFacts, content_facts
 from audit.errors import RecordError
 from audit.keys import PublicKey
+from audit.merkle import leaf_hash
 from audit.records import decode_record, record_digest
 
 
@@ -69,10 +70,28 @@ def check_line(line: bytes, trusted: Mapping[str, PublicKey]) -> LineOutcome:
     )
 
 
-def check_lines(lines: Sequence[bytes], trusted_raw: Mapping[str, bytes]) -> list[LineOutcome]:
-    """`check_line` over a chunk; keys arrive as raw bytes so the call can cross processes."""
-    trusted = {keyid: PublicKey(raw) for keyid, raw in trusted_raw.items()}
-    return [check_line(line, trusted) for line in lines]
+class CheckedChunk(NamedTuple):
+    """The outcomes of a chunk of lines and their Merkle leaf hashes (32 bytes per line, in
+    order, valid or not: the tree covers the file as it is)."""
+
+    outcomes: list[LineOutcome]
+    leaves: bytes
+
+
+def check_chunk(lines: Sequence[bytes], trusted: Mapping[str, PublicKey]) -> CheckedChunk:
+    """`check_line` over a chunk, with the lines' leaf hashes.
+
+    The leaf hashes are computed here rather than by the reader so that, with worker
+    processes, they are spread over the workers too (one SHA-256 per line).
+    """
+    outcomes = [check_line(line, trusted) for line in lines]
+    leaves = b"".join(leaf_hash(line[:-1] if line.endswith(b"\n") else line) for line in lines)
+    return CheckedChunk(outcomes, leaves)
+
+
+def check_chunk_raw(lines: Sequence[bytes], trusted_raw: Mapping[str, bytes]) -> CheckedChunk:
+    """`check_chunk` with keys as raw bytes, so that the call can cross processes."""
+    return check_chunk(lines, {keyid: PublicKey(raw) for keyid, raw in trusted_raw.items()})
 
 
 def _failure(reason: str, message: str, body: bytes) -> LineFailure:

@@ -24,7 +24,14 @@ from pydantic import (
 )
 
 from audit.canonical import canonical_json
-from audit.dsse import encode_envelope, parse_envelope, sign_envelope, verify_envelope
+from audit.dsse import (
+    Envelope,
+    encode_envelope,
+    parse_envelope,
+    sign_envelope,
+    verify_envelope,
+)
+from audit.envelope_line import plain_envelope
 from audit.errors import EnvelopeError, RecordError
 from audit.keys import PublicKey, SigningKey
 from audit.timefmt import TIMESTAMP_PATTERN, parse_timestamp
@@ -106,14 +113,10 @@ def decode_record(line: bytes, trusted: Mapping[str, PublicKey]) -> RecordPayloa
     ``payload-type``, ``unknown-key``, ``bad-signature``, ``payload-invalid``. The bundle
     verifier calls this for every line, so it is the one definition of a valid record.
     """
+    checked = plain_envelope(line)  # canonical by construction when it matches
     try:
-        envelope = json.loads(line)
-    except (ValueError, RecursionError) as exc:  # ValueError includes UnicodeDecodeError
-        raise RecordError("malformed", f"not JSON: {exc}") from exc
-    try:
-        checked = parse_envelope(envelope)
-        if encode_envelope(checked) != line:
-            raise RecordError("not-canonical", "line is not the RFC 8785 canonical form")
+        if checked is None:
+            checked = _general_envelope(line)
         payload = verify_envelope(checked, trusted, payload_type=RECORD_PAYLOAD_TYPE)
     except EnvelopeError as exc:
         raise RecordError(exc.reason, str(exc)) from exc
@@ -124,3 +127,15 @@ def decode_record(line: bytes, trusted: Mapping[str, PublicKey]) -> RecordPayloa
             f"{'.'.join(map(str, err['loc'])) or 'payload'}: {err['msg']}" for err in exc.errors()
         )
         raise RecordError("payload-invalid", f"payload is not a valid record: {problems}") from exc
+
+
+def _general_envelope(line: bytes) -> Envelope:
+    """Parse any line, check the envelope's shape and that the line is its canonical form."""
+    try:
+        envelope = json.loads(line)
+    except (ValueError, RecursionError) as exc:  # ValueError includes UnicodeDecodeError
+        raise RecordError("malformed", f"not JSON: {exc}") from exc
+    checked = parse_envelope(envelope)
+    if encode_envelope(checked) != line:
+        raise RecordError("not-canonical", "line is not the RFC 8785 canonical form")
+    return checked

@@ -48,7 +48,7 @@ from audit.chain import ChainChecker
 from audit.content_verify import ContentChecker
 from audit.errors import InvalidKeyError
 from audit.keys import PublicKey
-from audit.linecheck import LineOutcome, RecordFacts, check_line, check_lines
+from audit.linecheck import CheckedChunk, RecordFacts, check_chunk, check_chunk_raw
 from audit.manifest import (
     KEYS_DIR,
     MANIFEST_NAME,
@@ -60,7 +60,7 @@ from audit.manifest import (
 from audit.problems import Code, Problem, ProblemList, TooManyProblems, VerificationReport
 from audit.verify_tlog import TlogChecker
 
-_CHUNK_LINES: Final = 2048
+_CHUNK_BYTES: Final = 2 * 1024 * 1024  # about 2,000 typical records per chunk
 _PARALLEL_MIN_BYTES: Final = 4 * 1024 * 1024  # ~5k records: below this, workers cost more
 _MAX_WORKERS: Final = 8
 
@@ -334,16 +334,18 @@ class _Verification:
             self.problems.add(Code.FILE_MISSING, f"{RECORDS_PATH} is missing")
             return
         hasher = hashlib.sha256()
+        tlog = self.tlog
         with path.open("rb") as handle:
-            tlog = self.tlog
-            update = hasher.update if tlog is None else _both(hasher.update, tlog.line)
-            chunks = _hashed_chunks(handle, update)
-            for outcome in self._outcomes(chunks, path.stat().st_size):
-                self.chain.feed(outcome)
+            chunks = _hashed_chunks(handle, hasher.update)
+            for checked in self._checked(chunks, path.stat().st_size):
                 if tlog is not None:
-                    tlog.outcome(outcome, self.chain.lines)
-                if isinstance(outcome, RecordFacts):
-                    self.content.note(outcome.seq, outcome.session_id, outcome.content)
+                    tlog.leaves(checked.leaves)
+                for outcome in checked.outcomes:
+                    self.chain.feed(outcome)
+                    if tlog is not None:
+                        tlog.outcome(outcome, self.chain.lines)
+                    if isinstance(outcome, RecordFacts):
+                        self.content.note(outcome.seq, outcome.session_id, outcome.content)
         expected = self.manifest.files.get(RECORDS_PATH) if self.manifest else None
         if expected is not None and hasher.hexdigest() != expected:
             self.problems.add(
@@ -351,42 +353,39 @@ class _Verification:
                 f"{RECORDS_PATH}: SHA-256 is {hasher.hexdigest()}, {MANIFEST_NAME} says {expected}",
             )
 
-    def _outcomes(self, chunks: Iterable[list[bytes]], size: int) -> Iterator[LineOutcome]:
+    def _checked(self, chunks: Iterable[list[bytes]], size: int) -> Iterator[CheckedChunk]:
+        """Each chunk checked, in order: in worker processes for a large file."""
         workers = self.workers
         if workers is None:
             workers = min(os.cpu_count() or 1, _MAX_WORKERS) if size >= _PARALLEL_MIN_BYTES else 1
         if workers <= 1:
             for chunk in chunks:
-                yield from self._serial(chunk)
+                yield check_chunk(chunk, self.keys)
             return
         keys_raw = {keyid: key.raw for keyid, key in self.keys.items()}
         pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")
         )
-        pending: deque[tuple[list[bytes], Future[list[LineOutcome]]]] = deque()
+        pending: deque[tuple[list[bytes], Future[CheckedChunk]]] = deque()
         remaining = iter(chunks)
         try:
             for chunk in remaining:
-                pending.append((chunk, pool.submit(check_lines, chunk, keys_raw)))
+                pending.append((chunk, pool.submit(check_chunk_raw, chunk, keys_raw)))
                 if len(pending) >= 2 * workers:
-                    yield from pending[0][1].result()
+                    yield pending[0][1].result()
                     pending.popleft()
             while pending:
-                yield from pending[0][1].result()
+                yield pending[0][1].result()
                 pending.popleft()
         except BrokenProcessPool:
             # Workers could not start (e.g. a main module that cannot be re-imported, as in
             # an interactive session): check what is left in this process instead.
             for chunk, _ in pending:
-                yield from self._serial(chunk)
+                yield check_chunk(chunk, self.keys)
             for chunk in remaining:
-                yield from self._serial(chunk)
+                yield check_chunk(chunk, self.keys)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-    def _serial(self, chunk: list[bytes]) -> Iterator[LineOutcome]:
-        for line in chunk:
-            yield check_line(line, self.keys)
 
     def _check_totals(self) -> None:
         manifest = self.manifest
@@ -418,26 +417,11 @@ class _Verification:
 
 
 def _hashed_chunks(handle: BinaryIO, update: Callable[[bytes], object]) -> Iterator[list[bytes]]:
-    """Lines of `handle` in chunks, passing every byte read to `update` on the way."""
-    chunk: list[bytes] = []
-    for line in handle:
-        update(line)
-        chunk.append(line)
-        if len(chunk) >= _CHUNK_LINES:
-            yield chunk
-            chunk = []
-    if chunk:
+    """Lines of `handle` in chunks of about `_CHUNK_BYTES`, passing every byte read to
+    `update` on the way (once per chunk: per line, the calls cost more than the hashing)."""
+    while chunk := handle.readlines(_CHUNK_BYTES):
+        update(b"".join(chunk))
         yield chunk
-
-
-def _both(
-    first: Callable[[bytes], object], second: Callable[[bytes], object]
-) -> Callable[[bytes], None]:
-    def update(line: bytes) -> None:
-        first(line)
-        second(line)
-
-    return update
 
 
 def _bundle_entries(root: Path) -> Iterator[str]:

@@ -45,7 +45,7 @@ from audit.compact_range import CompactRange
 from audit.keys import PublicKey
 from audit.linecheck import LineOutcome, RecordFacts
 from audit.manifest import KEYS_DIR, RECORDS_PATH, Manifest
-from audit.merkle import EMPTY_ROOT, leaf_hash
+from audit.merkle import EMPTY_ROOT, HASH_SIZE
 from audit.merkle_verify import ProofError, verify_consistency, verify_inclusion
 from audit.note import NoteError, NoteVerifier
 from audit.problems import Code, ProblemList
@@ -215,15 +215,16 @@ class TlogChecker:
 
     # -- the records, line by line -------------------------------------------------------
 
-    def line(self, raw: bytes) -> None:
-        """One line of records.jsonl as read, newline included if present."""
-        leaf = leaf_hash(raw[:-1] if raw.endswith(b"\n") else raw)
-        if not self._whole:
-            self._pending.append(leaf)
-            return
-        self._tree.append(leaf)
-        if self._tree.size in self._wanted:
-            self._roots[self._tree.size] = self._tree.root()
+    def leaves(self, hashes: bytes) -> None:
+        """The leaf hashes of the next lines of records.jsonl (32 bytes each, in order)."""
+        for start in range(0, len(hashes), HASH_SIZE):
+            leaf = hashes[start : start + HASH_SIZE]
+            if not self._whole:
+                self._pending.append(leaf)
+                continue
+            self._tree.append(leaf)
+            if self._tree.size in self._wanted:
+                self._roots[self._tree.size] = self._tree.root()
 
     def outcome(self, outcome: LineOutcome, line: int) -> None:
         """The checked outcome of the next line (in order), for inclusion proofs."""

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from securesystemslib.signer import SSlibKey  # type: ignore[attr-defined]  # not in its __all__
 
 from audit import InvalidKeyError, KeyFileError, PublicKey, SigningKey
@@ -154,3 +157,31 @@ def test_repr_does_not_show_key_material() -> None:
     key = SigningKey.generate()
     assert "PRIVATE" not in repr(key)
     assert key.public_key.keyid[:16] in repr(key)
+
+
+def test_identity_key_signs_nothing() -> None:
+    """(identity point, 0) satisfies the cofactorless equation under the identity key for
+    every message, and OpenSSL accepts it; the verifier must not: such a "key" would make
+    any record verify."""
+    identity = bytes([1]) + bytes(31)
+    forged = identity + bytes(32)
+    key = PublicKey(identity)
+    assert not key.verify(forged, b"any message")
+    assert not key.verify(forged, b"")
+
+
+@settings(max_examples=60, deadline=None)
+@given(message=st.binary(max_size=300), flip=st.integers(0, 64 * 8 - 1))
+def test_verifier_agrees_with_openssl_on_real_and_corrupted_signatures(
+    message: bytes, flip: int
+) -> None:
+    key = SigningKey.generate()
+    openssl = Ed25519PublicKey.from_public_bytes(key.public_key.raw)
+    signature = key.sign(message)
+    openssl.verify(signature, message)  # raises if OpenSSL disagrees on a genuine one
+    assert key.public_key.verify(signature, message)
+    corrupted = bytearray(signature)
+    corrupted[flip // 8] ^= 1 << (flip % 8)
+    assert not key.public_key.verify(bytes(corrupted), message)
+    with pytest.raises(InvalidSignature):
+        openssl.verify(bytes(corrupted), message)
