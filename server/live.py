@@ -349,7 +349,9 @@ class LiveSessions:
     ) -> None:
         self.limits = limits
         self.plans = PlanCache()
-        self.prefetcher = EmbeddingPrefetcher(self.embedder, threads=PASSES_AT_ONCE)
+        # Prefetching is speculative: it may use all model lanes but one, which stays free
+        # for finals that were not prefetched in time.
+        self.prefetcher = EmbeddingPrefetcher(self.embedder, threads=max(PASSES_AT_ONCE - 1, 1))
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
         self.setup_lock = threading.Lock()

@@ -32,8 +32,8 @@ class _Embedder(Protocol):
 
 class EmbeddingPrefetcher:
     """Background threads that embed offered texts, the newest offer of each session, those
-    whose final is near first. One thread per model lane (`minilm.PASSES_AT_ONCE`) keeps
-    every core busy when many learners speak at once."""
+    whose final is near first. The service runs one thread per model lane but one
+    (`minilm.PASSES_AT_ONCE`), so a final that was not prefetched in time finds a free lane."""
 
     def __init__(self, embedder: Callable[[], _Embedder], *, threads: int = 1) -> None:
         self._embedder = embedder
