@@ -7,6 +7,7 @@ set, a missing file is an error instead of a download.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from batching import Batcher
 from knowledge_base.errors import KnowledgeBaseError
+from knowledge_base.minilm_onnx import OnnxMiniLM, OnnxUnavailableError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,15 +26,37 @@ MINILM_DIMENSION = 384
 
 _lock = threading.Lock()
 _model: Any = None
+_onnx: OnnxMiniLM | None = None  # the same model on ONNX Runtime, where it could be set up
+_PASS_TEXTS = 32
+log = logging.getLogger(__name__)
 
 
 def minilm_model() -> Any:
     """The process-wide SentenceTransformer (loaded on the first call; ~9 s on 2 cores)."""
-    global _model
+    global _model, _onnx
     with _lock:
         if _model is None:
-            _model = _load()
+            model = _load()
+            _onnx = _onnx_runner(model)
+            _model = model
         return _model
+
+
+def runs_on_onnx() -> bool:
+    """Whether embeddings are computed by ONNX Runtime (else by PyTorch)."""
+    minilm_model()
+    return _onnx is not None
+
+
+def _onnx_runner(model: Any) -> OnnxMiniLM | None:
+    try:
+        runner = OnnxMiniLM.from_model(model)
+    except OnnxUnavailableError as reason:
+        log.warning("MiniLM runs on PyTorch, more slowly: %s", reason)
+        return None
+    for words in (2, 6, 12, 24, 48):  # first passes per shape are slow: pay at load time
+        runner.encode([" ".join(["word"] * words)])
+    return runner
 
 
 def encode(texts: Sequence[str]) -> NDArray[np.float32]:
@@ -50,22 +74,34 @@ def encode(texts: Sequence[str]) -> NDArray[np.float32]:
 def _encode_batch(requests: Sequence[tuple[str, ...]]) -> list[NDArray[np.float32] | Exception]:
     """One forward pass over the distinct texts of every request; rows handed back per
     request, in order."""
+    distinct = list(dict.fromkeys(text for request in requests for text in request))
+    vectors = _embed_distinct(distinct)
+    row_of = {text: index for index, text in enumerate(distinct)}
+    return [vectors[[row_of[text] for text in request]] for request in requests]
+
+
+def _embed_distinct(texts: list[str]) -> NDArray[np.float32]:
     import numpy as np
 
     model = minilm_model()
-    distinct = list(dict.fromkeys(text for request in requests for text in request))
-    vectors = np.asarray(
-        model.encode(
-            distinct,
-            batch_size=32,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ),
-        dtype=np.float32,
-    ).reshape(len(distinct), MINILM_DIMENSION)
-    row_of = {text: index for index, text in enumerate(distinct)}
-    return [vectors[[row_of[text] for text in request]] for request in requests]
+    if _onnx is None:
+        return np.asarray(
+            model.encode(
+                texts,
+                batch_size=_PASS_TEXTS,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
+        ).reshape(len(texts), MINILM_DIMENSION)
+    # Like sentence-transformers: similar lengths together, so little of a pass is padding.
+    order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+    rows = np.zeros((len(texts), MINILM_DIMENSION), dtype=np.float32)
+    for start in range(0, len(order), _PASS_TEXTS):
+        chosen = order[start : start + _PASS_TEXTS]
+        rows[chosen] = _onnx.encode([texts[index] for index in chosen])
+    return rows
 
 
 def _cores() -> int:
