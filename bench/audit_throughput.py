@@ -1,11 +1,15 @@
 """Audit throughput: durable signed appends/s (SQLite and PostgreSQL) and verification records/s.
 
-Run: ``python -m bench.audit_throughput`` (about 45-75 s). Prints a table and writes
-bench/results/audit_throughput.json.
+Run: ``python -m bench.audit_throughput`` (about two minutes). Prints a table and writes
+bench/results/audit_throughput.json and audit_throughput.md.
 
 Next to the audit figures it measures their parts on the same machine in the same run
-(Ed25519 signing alone, Ed25519 verification alone, a bare SQLite insert with fsync per
-commit, a bare PostgreSQL insert per commit) so the ratios show where the time goes.
+(Ed25519 signing alone, Ed25519 verification alone with libsodium, which the verifier uses,
+and with OpenSSL, a bare SQLite insert with fsync per commit, a bare PostgreSQL insert per
+commit) so the ratios show where the time goes. Verification is timed on a bundle of about
+100k records, through the API (one process, and worker processes) and through the
+``proctor audit verify`` command, whose figure includes starting the program and its
+workers.
 Budget (DESIGN.md): >= 5,000 signed durable records/s, verification >= 20,000 records/s,
 on 2 CPU cores.
 
@@ -18,11 +22,15 @@ about durable appends.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import platform
 import secrets
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +41,8 @@ from urllib.parse import quote
 
 import psycopg
 from cryptography.hazmat.backends.openssl import backend as openssl_backend
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl import __version__ as pynacl_version
 
 from audit import (
     RECORD_PAYLOAD_TYPE,
@@ -51,7 +61,7 @@ from audit import (
 RESULTS = Path(__file__).resolve().parent / "results" / "audit_throughput.json"
 POLICY = PolicyRef(id="pharma-detailing-us", version=3, digest="ab" * 32)
 APPEND_SECONDS = 3.0
-VERIFY_RECORDS = 20_000
+VERIFY_RECORDS = 100_000
 BUDGET_APPEND = 5_000.0
 BUDGET_VERIFY = 20_000.0
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -94,6 +104,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "openssl": openssl_backend.openssl_version_text(),
+        "pynacl": pynacl_version,
         "platform": platform.platform(),
     }
 
@@ -161,8 +172,23 @@ def bench_sign_only(key: SigningKey) -> dict[str, float]:
 
 
 def bench_verify_only(key: SigningKey) -> dict[str, float]:
+    """`PublicKey.verify` alone (libsodium), on a record-sized message."""
     message = pae(RECORD_PAYLOAD_TYPE, canonical_json(sample_event(1)) * 2)
     signature, public = key.sign(message), key.public_key
+
+    def verifies() -> int:
+        for _ in range(500):
+            public.verify(signature, message)
+        return 500
+
+    return timed(verifies, 1.5)
+
+
+def bench_verify_openssl(key: SigningKey) -> dict[str, float]:
+    """The same verification by OpenSSL (`cryptography`), which the verifier used before."""
+    message = pae(RECORD_PAYLOAD_TYPE, canonical_json(sample_event(1)) * 2)
+    signature = key.sign(message)
+    public = Ed25519PublicKey.from_public_bytes(key.public_key.raw)
 
     def verifies() -> int:
         for _ in range(500):
@@ -270,7 +296,19 @@ def bench_verification(workdir: Path, key: SigningKey) -> dict[str, Any]:
         if not report.ok:
             raise SystemExit(f"benchmark bundle failed verification: {report.problems[:3]}")
         results[label] = rate(report.records_checked, elapsed)
+    results["verify_cli"] = bench_cli_verify(summary.path, summary.count)
     return results
+
+
+def bench_cli_verify(bundle: Path, records: int) -> dict[str, float]:
+    """`proctor audit verify` end to end: program and worker start-up included."""
+    command = [str(Path(sys.executable).parent / "proctor"), "audit", "verify", str(bundle)]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"proctor audit verify failed: {done.stdout[-500:]}{done.stderr[-500:]}")
+    return rate(records, elapsed)
 
 
 def main() -> None:
@@ -285,6 +323,7 @@ def main() -> None:
             "append_batch_64": bench_appends(workdir, key, 64),
             "peer_ed25519_sign": bench_sign_only(key),
             "peer_ed25519_verify": bench_verify_only(key),
+            "peer_ed25519_verify_openssl": bench_verify_openssl(key),
             "peer_sqlite_insert_fsync_1": bench_bare_sqlite(workdir, 1),
             "peer_sqlite_insert_fsync_64": bench_bare_sqlite(workdir, 64),
         }
@@ -299,12 +338,21 @@ def main() -> None:
             "verification_records_per_second": BUDGET_VERIFY,
         },
     }
-    print_table(report)
+    table = io.StringIO()
+    with contextlib.redirect_stdout(table):
+        print_table(report)
+    print(table.getvalue(), end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     partial = RESULTS.with_suffix(".json.tmp")
     partial.write_text(json.dumps(report, indent=2) + "\n")
     partial.replace(RESULTS)
-    print(f"\nwritten to {RESULTS}")
+    RESULTS.with_suffix(".md").write_text(
+        "# Audit throughput\n\nRun: `python -m bench.audit_throughput` (figures from one run; "
+        "the machine is shared, so expect +-20% between runs).\n\n```\n"
+        + table.getvalue()
+        + "```\n"
+    )
+    print(f"\nwritten to {RESULTS} and {RESULTS.with_suffix('.md').name}")
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -312,7 +360,8 @@ def print_table(report: dict[str, Any]) -> None:
     v = r["verification"]
     print(
         f"machine: {m['cpu_model']}, {m['cores']} cores, Python {m['python']}, "
-        f"SQLite {m['sqlite']}, {m['openssl']}, temp dir on {m['temp_filesystem']}"
+        f"SQLite {m['sqlite']}, {m['openssl']}, PyNaCl {m.get('pynacl', '?')}, "
+        f"temp dir on {m['temp_filesystem']}"
     )
     rows = [
         ("signed durable append, 1 record/transaction", r["append_batch_1"]),
@@ -324,7 +373,9 @@ def print_table(report: dict[str, Any]) -> None:
         (f"bundle export ({v['records']} records)", v["export"]),
         ("bundle verification, 1 process", v["verify_1_process"]),
         ("bundle verification, worker processes", v["verify_auto_workers"]),
-        ("  peer: Ed25519 verify only (1 core)", r["peer_ed25519_verify"]),
+        ("bundle verification, proctor audit verify", v["verify_cli"]),
+        ("  peer: Ed25519 verify only, libsodium (1 core)", r["peer_ed25519_verify"]),
+        ("  peer: Ed25519 verify only, OpenSSL (1 core)", r["peer_ed25519_verify_openssl"]),
     ]
     postgres = "postgres_append_batch_1" in r
     if postgres:
