@@ -30,10 +30,12 @@ class Limits:
     # A running session that receives nothing from its learner for this long is ended as
     # abandoned, so a closed tab does not hold a session place and leaves a complete record.
     idle_session_seconds: float = 30 * 60
-    # Threads that run session steps and other blocking work. Each live session's step holds
-    # one while it waits for the model or the audit log, so with fewer threads than busy
-    # sessions the partials of quiet sessions queue behind the finals of busy ones.
-    worker_threads: int = 256
+    # Threads that run session steps and other blocking work. Each busy session's step holds
+    # one while it waits for the model or the audit log: with anyio's default of 40, quiet
+    # sessions' partials queued behind busy finals (p99 wait 242 ms at 200 sessions). Many
+    # more threads make every hand-over of the GIL slower: at 256 a partial's step took
+    # 72 ms at p90 against 5.6 ms at 64 (bench/load_sessions.py, 2 cores).
+    worker_threads: int = 64
 
 
 @dataclass(frozen=True)
