@@ -7,7 +7,9 @@ records durably to a `RecordStore` (SQLite by default, PostgreSQL for several re
 `open_record_store` picks one from a path or URL) or raises `AuditWriteError` so the
 session can fail closed; `export_bundle` writes a signed bundle that `verify_bundle`
 checks offline. Learner text is sealed outside the signed events (`audit.content`), so
-`erase_learner_content` can erase it while every record stays verifiable.
+`erase_learner_content` can erase it while every record stays verifiable. `SessionIndex`
+lists the sessions in a log and `SessionFilter` chooses among them, for the service's API and
+the CLI's export alike.
 
 This package imports nothing else from the project.
 """
@@ -60,6 +62,8 @@ from audit.records import (
     encode_record,
     record_digest,
 )
+from audit.session_filter import SessionFilter
+from audit.session_index import IndexedSession, SessionIndex
 from audit.sqlite_store import SQLiteRecordStore
 from audit.store import RecordStore, SessionHead, StoredRecord, StoreTransaction
 from audit.stores import open_record_store
@@ -86,6 +90,7 @@ __all__ = [
     "EnvelopeSignature",
     "ErasureError",
     "ErasureSummary",
+    "IndexedSession",
     "InvalidKeyError",
     "KeyFileError",
     "MerkleTree",
@@ -104,7 +109,9 @@ __all__ = [
     "RecordPayload",
     "RecordStore",
     "SQLiteRecordStore",
+    "SessionFilter",
     "SessionHead",
+    "SessionIndex",
     "SigningKey",
     "StoreError",
     "StoreTransaction",

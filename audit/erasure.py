@@ -15,9 +15,6 @@ ends.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +27,7 @@ from audit.keys import SigningKey
 from audit.log import AuditLog
 from audit.records import PolicyRef
 from audit.store import RecordStore
+from audit.stored_payload import stored_payload
 from audit.timefmt import format_timestamp, utc_now
 
 
@@ -107,7 +105,7 @@ def learner_sessions(store: RecordStore, learner_id: str) -> dict[str, PolicyRef
     in log order."""
     found: dict[str, PolicyRef] = {}
     for record in store.records():
-        payload = _payload(record.line)
+        payload = stored_payload(record.line)
         event = payload.get("event")
         if not isinstance(event, dict) or event.get("type") != "session.started":
             continue
@@ -117,12 +115,3 @@ def learner_sessions(store: RecordStore, learner_id: str) -> dict[str, PolicyRef
             except ValueError as exc:
                 raise ErasureError(f"record seq {record.seq} names no valid policy: {exc}") from exc
     return found
-
-
-def _payload(line: bytes) -> dict[str, Any]:
-    """The payload of one of the store's own record lines (verified when written)."""
-    try:
-        payload = json.loads(base64.b64decode(json.loads(line)["payload"]))
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        return {}
-    return payload if isinstance(payload, dict) else {}

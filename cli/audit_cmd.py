@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-from audit import AuditError, SigningKey, SQLiteRecordStore, export_bundle, verify_bundle
-from audit.bundle import zip_bundle
-from audit.keyring import load_retired_keys, retired_keys_dir
+from audit import verify_bundle
 from audit.problems import ExitStatus
 from cli.audit_erase import add_erase_arguments, run_erase
-from cli.home import ProctorHome
+from cli.audit_export import add_export_arguments, run_export
 
 EXIT_FAILED = 1
-AUDIT_ORIGIN = "proctor.local/audit"
 
 VERIFY_EXIT_CODES = """\
 exit status (one per class of failure; with several, the first in this list wins):
@@ -66,10 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a checkpoint of the log (signed note) saved from an earlier bundle: the "
         "bundle's log must extend it (same size, same root; larger, consistent)",
     )
-    export = commands.add_parser("export", help="export the audit log to a bundle directory")
-    export.add_argument(
-        "--out", type=Path, required=True, help="a new directory, or a file name ending in .zip"
-    )
+    add_export_arguments(commands)
     add_erase_arguments(commands)
 
 
@@ -77,11 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if args.audit_command == "erase":
         return run_erase(args)
     if args.audit_command == "export":
-        try:
-            return _export(args.out)
-        except AuditError as error:  # an unusable key file, a store or bundle problem
-            print(f"error: cannot export: {error}", file=sys.stderr)
-            return 2
+        return run_export(args)
     trusted_checkpoint = None
     if args.trusted_checkpoint is not None:
         try:
@@ -108,21 +97,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.bundle}: {problem}", file=sys.stderr)
         print(f"{args.bundle}: FAILED — {len(report.problems)} problem(s)", file=sys.stderr)
     return int(report.exit_status)
-
-
-def _export(out: Path) -> int:
-    """Export the whole local log, with the public keys of every key that signed it."""
-    home = ProctorHome.from_environment().ensure()
-    store = SQLiteRecordStore(home.audit_db)
-    key = SigningKey.load_or_create(home.signing_key)
-    retired = load_retired_keys(retired_keys_dir(home.signing_key))
-    if out.suffix.lower() == ".zip":
-        with tempfile.TemporaryDirectory(prefix="proctor-export-") as folder:
-            summary = export_bundle(
-                store, key, Path(folder) / "bundle", AUDIT_ORIGIN, record_keys=retired
-            )
-            zip_bundle(summary.path, out)
-    else:
-        summary = export_bundle(store, key, out, AUDIT_ORIGIN, record_keys=retired)
-    print(f"{out}: {summary.count} records exported")
-    return 0

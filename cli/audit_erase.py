@@ -10,11 +10,11 @@ with ``--database`` / ``PROCTOR_DATABASE_URL``, signed with the home's audit key
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from audit import AuditError, SigningKey, open_record_store
+from audit import AuditError, SigningKey
 from audit.erasure import erase_learner_content
+from cli.audit_store import add_database_argument, open_audit_store
 from cli.home import ProctorHome
 
 EXIT_FAILED = 1
@@ -29,22 +29,15 @@ def add_erase_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     erase.add_argument("--learner", required=True, help="the pseudonymous learner id")
     erase.add_argument("--reason", help="why, recorded in the erasure record (no personal data)")
-    erase.add_argument(
-        "--database",
-        default=os.environ.get("PROCTOR_DATABASE_URL"),
-        help="the service's PostgreSQL URL (default: the SQLite audit file in the Proctor "
-        "home; env PROCTOR_DATABASE_URL)",
-    )
+    add_database_argument(erase)
 
 
 def run_erase(args: argparse.Namespace) -> int:
     home = ProctorHome.from_environment()
     learner: str = args.learner
     try:
-        if args.database is None and not home.audit_db.is_file():
-            raise AuditError(f"no audit log at {home.audit_db}")
-        key = SigningKey.load_or_create(home.signing_key)
-        with open_record_store(args.database or home.audit_db) as store:
+        with open_audit_store(args.database, home) as store:
+            key = SigningKey.load_or_create(home.signing_key)
             summary = erase_learner_content(store, key, learner, reason=args.reason)
     except AuditError as error:
         print(f"error: {error}", file=sys.stderr)

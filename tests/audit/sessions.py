@@ -7,7 +7,7 @@ tested on real events, not on hand-made dicts that could drift from the engine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from audit import AuditLog, RecordStore, SigningKey, decode_record
@@ -62,13 +62,16 @@ def record_session(
     session_id: str,
     learner: str = LEARNER,
     end: EndReason | None = "completed",
+    policy: str = POLICY,
+    log_clock: Callable[[], datetime] | None = None,
 ) -> None:
-    """Run one session through the engine into the log at `store`, signed with `key`."""
+    """Run one session through the engine into the log at `store`, signed with `key`;
+    `log_clock` sets the records' times (default: now)."""
     session = Session(
-        compile_policy(parse_policy(POLICY)),
+        compile_policy(parse_policy(policy)),
         learner=learner,
         session_id=session_id,
-        recorder=AuditRecorder(AuditLog(store, key)),
+        recorder=AuditRecorder(AuditLog(store, key, clock=log_clock)),
         clock=SteppingClock(START, timedelta(seconds=1)),
     )
     session.start()
