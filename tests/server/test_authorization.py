@@ -127,6 +127,14 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
     ("GET", "/docs/oauth2-redirect"): (PUBLIC, call("GET", "/docs/oauth2-redirect")),
     ("GET", "/redoc"): (PUBLIC, call("GET", "/redoc")),
     ("GET", "/v1/health"): (PUBLIC, call("GET", "/v1/health")),
+    ("GET", "/.well-known/proctor/audit-keys"): (
+        PUBLIC,
+        call("GET", "/.well-known/proctor/audit-keys"),
+    ),
+    ("GET", "/.well-known/proctor/checkpoint"): (
+        PUBLIC,
+        call("GET", "/.well-known/proctor/checkpoint"),
+    ),
     ("GET", "/v1/me"): (ANY_ROLE, call("GET", "/v1/me")),
     # policies: an officer writes, everyone reads
     ("POST", "/v1/policies"): (
