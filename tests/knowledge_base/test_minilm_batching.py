@@ -24,34 +24,45 @@ def test_concurrent_requests_share_passes_and_match_single_encodes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     alone = {text: minilm.encode([text])[0] for text in SENTENCES}
-    model = minilm.minilm_model()
     passes: list[int] = []
     gate = threading.Event()
-    real_encode = model.encode
+    real_pass = minilm._embed_distinct
 
-    def counted(texts: list[str], **options: Any) -> Any:
+    def counted(texts: list[str]) -> Any:
         passes.append(len(texts))
-        gate.wait(10)  # the first pass holds the lead while the others queue up
-        return real_encode(texts, **options)
+        gate.wait(10)  # the first passes hold both lanes while the others queue up
+        return real_pass(texts)
 
-    monkeypatch.setattr(model, "encode", counted)
+    monkeypatch.setattr(minilm, "_embed_distinct", counted)
     results: dict[str, np.ndarray[Any, Any]] = {}
 
     def ask(text: str) -> None:
         (results[text],) = minilm.encode([text])
 
+    def wait_until(condition: Any) -> None:
+        for _ in range(10_000):
+            if condition():
+                return
+            threading.Event().wait(0.001)
+        raise AssertionError("timed out")
+
     threads = [threading.Thread(target=ask, args=(text,)) for text in SENTENCES]
-    threads[0].start()
-    while not passes:
-        threading.Event().wait(0.001)
-    for thread in threads[1:]:
+    lanes = minilm.PASSES_AT_ONCE
+    for number, thread in enumerate(threads[:lanes], start=1):
         thread.start()
-    while len(minilm._together._queue) < len(SENTENCES) - 1:
-        threading.Event().wait(0.001)
+        wait_until(lambda number=number: len(passes) == number)  # each takes a free lane
+    for thread in threads[lanes:]:
+        thread.start()
+    waiting = len(SENTENCES) - lanes
+    wait_until(lambda: len(minilm._together._queue) == waiting)
     gate.set()
     for thread in threads:
         thread.join(30)
-    assert passes == [1, len(SENTENCES) - 1]  # five callers, one pass
+    per_pass = minilm.REQUESTS_PER_PASS
+    assert passes[:lanes] == [1] * lanes
+    assert sorted(passes[lanes:], reverse=True) == [
+        min(per_pass, waiting - start) for start in range(0, waiting, per_pass)
+    ]  # the queued callers go through in as few passes as the per-pass cap allows
     for text in SENTENCES:
         assert results[text].shape == (minilm.MINILM_DIMENSION,)
         assert float(results[text] @ alone[text]) > 0.9999
@@ -60,15 +71,14 @@ def test_concurrent_requests_share_passes_and_match_single_encodes(
 def test_a_text_asked_for_twice_in_one_pass_is_encoded_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    model = minilm.minilm_model()
     seen: list[list[str]] = []
-    real_encode = model.encode
+    real_pass = minilm._embed_distinct
 
-    def recorded(texts: list[str], **options: Any) -> Any:
+    def recorded(texts: list[str]) -> Any:
         seen.append(list(texts))
-        return real_encode(texts, **options)
+        return real_pass(texts)
 
-    monkeypatch.setattr(model, "encode", recorded)
+    monkeypatch.setattr(minilm, "_embed_distinct", recorded)
     rows = minilm.encode([SENTENCES[0], SENTENCES[1], SENTENCES[0]])
     assert seen == [[SENTENCES[0], SENTENCES[1]]]
     assert rows.shape == (3, minilm.MINILM_DIMENSION)
