@@ -27,14 +27,13 @@ def test_repeated_and_duplicate_texts_are_embedded_once(
     fresh = MemoryCache(capacity=100)
     monkeypatch.setattr(embedding_module, "_MEMORY", fresh)
     encoded: list[list[str]] = []
-    model = minilm.minilm_model()
-    real_encode = model.encode
+    real_pass = minilm._embed_distinct
 
-    def spy(texts: list[str], **kwargs: object) -> object:
+    def spy(texts: list[str]) -> object:
         encoded.append(list(texts))
-        return real_encode(texts, **kwargs)
+        return real_pass(texts)
 
-    monkeypatch.setattr(model, "encode", spy)
+    monkeypatch.setattr(minilm, "_embed_distinct", spy)
     first = embedder.embed(["alpha dose", "beta dose", "alpha dose"])
     assert encoded == [["alpha dose", "beta dose"]]
     assert np.array_equal(first[0], first[2])
