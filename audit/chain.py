@@ -126,8 +126,14 @@ class ChainChecker:
         return True
 
     def _check_session(self, line: int, facts: RecordFacts) -> None:
+        """Check `facts` against its session's previous record and advance the session.
+
+        Runs once per record in the verifier's main process, which shares the cores with
+        the line-checking workers, so the usual case does no avoidable work: the location
+        text is formatted only for a problem, and a known session's state is updated in
+        place rather than replaced.
+        """
         state = self._sessions.get(facts.session_id)
-        where = f"line {line} (seq {facts.seq}), session {facts.session_id!r}"
         if state is None:
             anchored_before = (
                 not self._subset and self._first_seq is not None and self._first_seq > 1
@@ -135,15 +141,19 @@ class ChainChecker:
             if facts.session_seq != 0 and not anchored_before:
                 self._problems.add(
                     Code.SESSION_CHAIN,
-                    f"{where}: first record of the session has session_seq {facts.session_seq}, "
-                    "expected 0 (earlier records of the session missing)",
+                    f"{_where(line, facts)}: first record of the session has session_seq "
+                    f"{facts.session_seq}, expected 0 (earlier records of the session missing)",
                     seq=facts.seq,
                     line=line,
                 )
-        elif facts.session_seq != state.session_seq + 1:
+            self._sessions[facts.session_id] = _SessionState(
+                facts.session_seq, facts.digest, facts.seq, line
+            )
+            return
+        if facts.session_seq != state.session_seq + 1:
             self._problems.add(
                 Code.SESSION_CHAIN,
-                f"{where}: expected session_seq {state.session_seq + 1}, found "
+                f"{_where(line, facts)}: expected session_seq {state.session_seq + 1}, found "
                 f"{facts.session_seq} (previous record of the session is at line {state.line})",
                 seq=facts.seq,
                 line=line,
@@ -151,14 +161,15 @@ class ChainChecker:
         elif state.digest is not None and facts.prev != state.digest:
             self._problems.add(
                 Code.SESSION_CHAIN,
-                f"{where}: prev {facts.prev} is not the digest {state.digest} of the session's "
-                f"previous record (line {state.line}, seq {state.seq})",
+                f"{_where(line, facts)}: prev {facts.prev} is not the digest {state.digest} of "
+                f"the session's previous record (line {state.line}, seq {state.seq})",
                 seq=facts.seq,
                 line=line,
             )
-        self._sessions[facts.session_id] = _SessionState(
-            facts.session_seq, facts.digest, facts.seq, line
-        )
+        state.session_seq = facts.session_seq
+        state.digest = facts.digest
+        state.seq = facts.seq
+        state.line = line
 
     def _offset(self, seq: int) -> int | None:
         """Index of `seq` in the seen-table, if it is in a plausible range to track."""
@@ -180,10 +191,19 @@ class ChainChecker:
         offset = self._offset(seq)
         if offset is None:
             return
-        if offset >= len(self._seen_at):
-            self._seen_at.extend([0] * (offset + 1 - len(self._seen_at)))
-        if not self._seen_at[offset]:
-            self._seen_at[offset] = line
+        seen = self._seen_at
+        if offset == len(seen):  # the usual case, the next seq: one append, no list built
+            seen.append(line)
+            return
+        if offset > len(seen):
+            seen.extend([0] * (offset + 1 - len(seen)))
+        if not seen[offset]:
+            seen[offset] = line
+
+
+def _where(line: int, facts: RecordFacts) -> str:
+    """Where a session-chain problem shows, as its message begins."""
+    return f"line {line} (seq {facts.seq}), session {facts.session_id!r}"
 
 
 _FAILURE_CODES = {
