@@ -18,7 +18,8 @@ from audit.content_verify import ContentFacts, content_facts
 from audit.errors import RecordError
 from audit.keys import PublicKey
 from audit.merkle import leaf_hash
-from audit.records import decode_record, record_digest
+from audit.payload_fast import plain_payload
+from audit.records import record_digest, validate_payload, verified_payload
 
 
 class RecordFacts(NamedTuple):
@@ -57,7 +58,10 @@ def check_line(line: bytes, trusted: Mapping[str, PublicKey]) -> LineOutcome:
     if not body:
         return LineFailure("malformed", "empty line")
     try:
-        payload = decode_record(body, trusted)
+        raw = verified_payload(body, trusted)
+        # The usual payload without the model (provably the same verdict and values, see
+        # audit.payload_fast); anything else, and every refusal, is the model's.
+        payload = plain_payload(raw) or validate_payload(raw)
     except RecordError as exc:
         return _failure(exc.reason, str(exc), body)
     return RecordFacts(

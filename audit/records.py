@@ -113,13 +113,24 @@ def decode_record(line: bytes, trusted: Mapping[str, PublicKey]) -> RecordPayloa
     ``payload-type``, ``unknown-key``, ``bad-signature``, ``payload-invalid``. The bundle
     verifier calls this for every line, so it is the one definition of a valid record.
     """
+    return validate_payload(verified_payload(line, trusted))
+
+
+def verified_payload(line: bytes, trusted: Mapping[str, PublicKey]) -> bytes:
+    """The payload bytes of a record line whose envelope `decode_record` accepts; raises its
+    `RecordError` otherwise. The payload itself is not validated yet (`validate_payload`)."""
     checked = plain_envelope(line)  # canonical by construction when it matches
     try:
         if checked is None:
             checked = _general_envelope(line)
-        payload = verify_envelope(checked, trusted, payload_type=RECORD_PAYLOAD_TYPE)
+        return verify_envelope(checked, trusted, payload_type=RECORD_PAYLOAD_TYPE)
     except EnvelopeError as exc:
         raise RecordError(exc.reason, str(exc)) from exc
+
+
+def validate_payload(payload: bytes) -> RecordPayload:
+    """`payload` as a `RecordPayload`; raises `RecordError` ``payload-invalid`` if it is not
+    one, naming every problem the model finds."""
     try:
         return RecordPayload.model_validate_json(payload)
     except ValidationError as exc:
