@@ -249,18 +249,20 @@ class LiveSession:
             self._drive(self.session.start)
 
     def partial(self, utterance_id: str, revision: int, text: str) -> None:
-        if self.conversation is not None:
-            conversation = self.conversation
-            self._drive(lambda: conversation.partial(utterance_id, revision, text))
-        else:
-            utterance = PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
-            self._drive(lambda: self.session.ingest(utterance))
+        # Offered before the partial is evaluated, so the embedding starts as early as it can
+        # and is under way by the time the learner sees the partial's echo.
         if self._prefetcher is not None and self.active:
             self._prefetcher.offer(
                 self.session_id,
                 self.session.texts_to_prefetch(text),
                 final_is_near=ends_sentence(text),
             )
+        if self.conversation is not None:
+            conversation = self.conversation
+            self._drive(lambda: conversation.partial(utterance_id, revision, text))
+        else:
+            utterance = PartialUtterance(utterance_id=utterance_id, revision=revision, text=text)
+            self._drive(lambda: self.session.ingest(utterance))
 
     def final(self, utterance_id: str, text: str) -> None:
         if self.conversation is not None:
