@@ -41,7 +41,7 @@ from audit.bundle_tlog import vkey_files, write_log_evidence
 from audit.bundle_views import write_session_views
 from audit.content_bundle import ContentExport
 from audit.errors import AuditError, BundleError
-from audit.fsutil import fsync_dir, write_all
+from audit.fsutil import fsync_dir, write_all, write_new_file
 from audit.keys import PublicKey, SigningKey
 from audit.manifest import (
     BUNDLE_FORMAT,
@@ -219,9 +219,9 @@ def _export(
     for keyid in sorted(signer_ids):
         text = json.dumps(available[keyid].to_securesystemslib_dict(), indent=2, sort_keys=True)
         name = f"{KEYS_DIR}/{keyid}.json"
-        files[name] = _write_file(out_dir / name, (text + "\n").encode())
+        files[name] = write_new_file(out_dir / name, (text + "\n").encode())
     for name, data in vkey_files(sorted(evidence.vkeys.items())).items():
-        files[name] = _write_file(out_dir / name, data)
+        files[name] = write_new_file(out_dir / name, data)
     fsync_dir(keys_dir)
 
     body: dict[str, object] = {
@@ -236,7 +236,7 @@ def _export(
         body["selection"] = {"filters": dict(selection.filters), "head_seq": upper}
     manifest = sign_manifest(body, key)
     partial = out_dir / f".{MANIFEST_NAME}.tmp"
-    _write_file(partial, render_manifest(manifest))
+    write_new_file(partial, render_manifest(manifest))
     partial.rename(out_dir / MANIFEST_NAME)
     fsync_dir(out_dir)
     return BundleSummary(
@@ -287,17 +287,6 @@ def _signer_ids(line: bytes, seq: int) -> list[str]:
         return [str(entry["keyid"]) for entry in envelope["signatures"]]
     except (ValueError, TypeError, KeyError) as exc:
         raise BundleError(f"stored record seq {seq} is not a DSSE envelope: {exc}") from exc
-
-
-def _write_file(path: Path, data: bytes) -> str:
-    """Create `path` (it must not exist), write and sync `data`; return its SHA-256."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return hashlib.sha256(data).hexdigest()
 
 
 def _prepare_empty_dir(out_dir: Path) -> None:

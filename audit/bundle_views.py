@@ -21,9 +21,7 @@ bundle without any Proctor session (a raw range of the log) gets no report folde
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from typing import Final
 from audit.content_read import rehydrated
 from audit.dsse import parse_envelope
 from audit.errors import RecordError
-from audit.fsutil import fsync_dir, write_all
+from audit.fsutil import fsync_dir, write_new_file
 from audit.keys import PublicKey
 from audit.manifest import RECORDS_PATH
 from audit.records import decode_record, record_digest
@@ -148,7 +146,7 @@ def write_session_views(
             target = out_dir / name
             if not target.parent.is_dir():
                 target.parent.mkdir()
-            written[name] = _write(target, data)
+            written[name] = write_new_file(target, data)
     for folder in {(out_dir / name).parent for name in written}:
         fsync_dir(folder)
     return written
@@ -201,13 +199,3 @@ def _unverified_session_id(line: bytes) -> str | None:
     except (ValueError, TypeError, KeyError, RecursionError):
         return None
     return session_id if isinstance(session_id, str) else None
-
-
-def _write(path: Path, data: bytes) -> str:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return hashlib.sha256(data).hexdigest()

@@ -18,7 +18,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +27,7 @@ from audit.canonical import canonical_json
 from audit.content import SALT_BYTES, SealedText, is_commitment, references
 from audit.content_store import ContentRow, ContentStore, Erasure
 from audit.errors import BundleError
-from audit.fsutil import fsync_dir, write_all
+from audit.fsutil import fsync_dir, write_new_file
 from audit.store import StoredRecord
 
 CONTENT_DIR: Final = "content"
@@ -157,10 +156,12 @@ class ContentExport:
             self.texts.update((row.commitment, row.text) for row in rows)
             if rows:
                 name = content_file(session_id)
-                files[name] = _write(out_dir / name, b"".join(map(content_line, rows)))
+                files[name] = write_new_file(out_dir / name, b"".join(map(content_line, rows)))
         fsync_dir(folder)
         if erased:
-            files[ERASED_PATH] = _write(out_dir / ERASED_PATH, b"".join(map(erased_line, erased)))
+            files[ERASED_PATH] = write_new_file(
+                out_dir / ERASED_PATH, b"".join(map(erased_line, erased))
+            )
         fsync_dir(out_dir / CONTENT_DIR)
         return files
 
@@ -172,14 +173,3 @@ def _event(record: StoredRecord) -> object:
         return payload.get("event") if isinstance(payload, dict) else None
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
-
-
-def _write(path: Path, data: bytes) -> str:
-    """Create `path`, write and sync `data`; return its SHA-256 (as `audit.bundle` does)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return hashlib.sha256(data).hexdigest()
