@@ -20,8 +20,9 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
-from audit.linecheck import LineFailure, LineOutcome, RecordFacts
 from audit.problems import Code, ProblemList
+from audit.verify_block import CleanRun
+from audit.verify_facts import LineFailure, LineOutcome, RecordFacts
 
 
 @dataclass(slots=True)
@@ -55,6 +56,10 @@ class ChainChecker:
     def high(self) -> int | None:
         return self._high
 
+    @property
+    def subset(self) -> bool:
+        return self._subset
+
     def feed(self, outcome: LineOutcome) -> None:
         """Take the next line's outcome (line numbers are counted here, from 1)."""
         self.lines += 1
@@ -68,6 +73,59 @@ class ChainChecker:
             return  # duplicate: reported, and must not advance the session chain
         self.session_counts[outcome.session_id] = self.session_counts.get(outcome.session_id, 0) + 1
         self._check_session(line, outcome)
+
+    def feed_run(self, run: CleanRun, count: int) -> bool:
+        """Take a clean block of `count` lines by its summary (`audit.verify_block`) when
+        that is exactly what feeding its outcomes one by one would do: the block's first
+        seq is the one expected, and each session's first record in it continues the
+        session's chain (or may start it). Then the state moves past the block with no
+        problem to report, at a cost per session rather than per record. Otherwise
+        nothing changes and False says: feed this block line by line.
+        """
+        if self._subset:
+            return False  # gaps between the chosen sessions' seqs: left to `feed`
+        first_seq = run.first_seq
+        base = self._first_seq if self._first_seq is not None else first_seq
+        if first_seq != (self._high + 1 if self._high is not None else base):
+            return False
+        sessions = self._sessions
+        for session in run.sessions:
+            state = sessions.get(session.session_id)
+            if state is None:
+                if session.first_session_seq != 0 and base <= 1:
+                    return False  # the session starts without its first record
+            elif session.first_session_seq != state.session_seq + 1 or (
+                state.digest is not None and session.first_prev != state.digest
+            ):
+                return False
+        start = self.lines
+        self._first_seq = base
+        seen = self._seen_at
+        offset = first_seq - base
+        if offset == len(seen) and offset <= 2 * (start + 1) + 1024:
+            seen.extend(range(start + 1, start + count + 1))  # as `_mark_seen` line by line
+        else:
+            for index in range(count):
+                self.lines = start + index + 1  # `_offset` bounds by the lines read so far
+                self._mark_seen(first_seq + index, start + index + 1)
+        self.lines = start + count
+        self._high = first_seq + count - 1
+        counts = self.session_counts
+        for session in run.sessions:
+            name = session.session_id
+            counts[name] = counts.get(name, 0) + session.records
+            seq, line = first_seq + session.last_offset, start + session.last_offset + 1
+            state = sessions.get(name)
+            if state is None:
+                sessions[name] = _SessionState(
+                    session.last_session_seq, session.last_digest, seq, line
+                )
+            else:
+                state.session_seq = session.last_session_seq
+                state.digest = session.last_digest
+                state.seq = seq
+                state.line = line
+        return True
 
     def _feed_failure(self, line: int, failure: LineFailure) -> None:
         code = _FAILURE_CODES.get(failure.reason, Code.RECORD_MALFORMED)

@@ -14,40 +14,23 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from audit.content_verify import ContentFacts, content_facts
+from audit.content_verify import content_facts
 from audit.errors import RecordError
 from audit.keys import PublicKey
 from audit.merkle import leaf_hash
 from audit.payload_fast import plain_payload
 from audit.records import record_digest, validate_payload, verified_payload
+from audit.verify_facts import LineFailure, LineOutcome, RecordFacts
 
-
-class RecordFacts(NamedTuple):
-    """What the chain checks need from a verified line."""
-
-    seq: int
-    session_id: str
-    session_seq: int
-    prev: str | None
-    digest: str
-    content: ContentFacts | None = None  # sealed references and erasures (audit.content)
-
-
-class LineFailure(NamedTuple):
-    """Why a line is not valid evidence, with whatever position it claims (unverified).
-
-    The claimed fields let the chain checks keep their place after a bad line instead of
-    reporting every following record as out of order; they are never trusted otherwise.
-    """
-
-    reason: str  # a RecordError reason, or "malformed"
-    message: str
-    claimed_seq: int | None = None
-    claimed_session_id: str | None = None
-    claimed_session_seq: int | None = None
-
-
-LineOutcome = RecordFacts | LineFailure
+__all__ = [
+    "CheckedChunk",
+    "LineFailure",
+    "LineOutcome",
+    "RecordFacts",
+    "check_chunk",
+    "check_chunk_raw",
+    "check_line",
+]
 
 
 def check_line(line: bytes, trusted: Mapping[str, PublicKey]) -> LineOutcome:

@@ -22,23 +22,25 @@ ids (published out of band) passes them as `trusted_keyids`; keys outside that s
 reported and not used.
 
 Per-record checks dominate the cost (one Ed25519 verification each), so for large bundles
-they run in worker processes (spawned, so it is safe to call from threaded programs; as with
-any use of multiprocessing, call it from a program whose main module is import-safe).
+they run in worker processes (`audit.verify_pool`: fresh interpreters that import only the
+line checks, started with fork and exec, so it is safe to call from threaded programs and
+from any main module). The records file is read in blocks of whole lines; a worker checks a
+block and summarises it (`audit.verify_block`), so that this process does per-block, not
+per-record, work for the usual clean block, and falls back to the line-by-line outcomes
+wherever anything is amiss.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import stat
 import tempfile
 import zipfile
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -48,7 +50,6 @@ from audit.chain import ChainChecker
 from audit.content_verify import ContentChecker
 from audit.errors import InvalidKeyError
 from audit.keys import PublicKey
-from audit.linecheck import CheckedChunk, RecordFacts, check_chunk, check_chunk_raw
 from audit.manifest import (
     KEYS_DIR,
     MANIFEST_NAME,
@@ -58,11 +59,15 @@ from audit.manifest import (
     render_manifest,
 )
 from audit.problems import Code, Problem, ProblemList, TooManyProblems, VerificationReport
+from audit.verify_block import BlockChecker, BlockConfig, BlockResult, CleanRun
+from audit.verify_facts import RecordFacts
+from audit.verify_pool import WorkerError, WorkerPool, WorkerUnavailable
 from audit.verify_tlog import TlogChecker
 
-_CHUNK_BYTES: Final = 2 * 1024 * 1024  # about 2,000 typical records per chunk
+_BLOCK_BYTES: Final = 512 * 1024  # about 500 typical records: a short tail at the end
 _PARALLEL_MIN_BYTES: Final = 4 * 1024 * 1024  # ~5k records: below this, workers cost more
 _MAX_WORKERS: Final = 8
+_WAITING_PER_WORKER: Final = 3  # blocks sent ahead to each worker
 
 
 def verify_bundle(
@@ -194,11 +199,36 @@ class _Verification:
         self.manifest: Manifest | None = None
         self.chain = ChainChecker(None, self.problems)
         self.content = ContentChecker(self.problems)
+        self.pool: WorkerPool | None = None
 
     def run(self) -> None:
         if not self.root.is_dir():
             self.problems.add(Code.BUNDLE_MISSING, f"{self.root} is not a directory")
             return
+        self.pool = self._start_workers()  # first: they start up while the rest is read
+        try:
+            self._run()
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+
+    def _start_workers(self) -> WorkerPool | None:
+        workers = self.workers
+        if workers is None:
+            try:
+                size = (self.root / RECORDS_PATH).stat().st_size
+            except OSError:
+                return None  # reported when the records are checked
+            big = size >= _PARALLEL_MIN_BYTES
+            workers = min(os.cpu_count() or 1, _MAX_WORKERS) if big else 1
+        if workers <= 1:
+            return None
+        try:
+            return WorkerPool(workers)
+        except WorkerUnavailable:
+            return None  # checked in this process instead
+
+    def _run(self) -> None:
         self.keys = self._load_keys()
         self.manifest = self._load_manifest()
         self.chain = ChainChecker(
@@ -333,19 +363,23 @@ class _Verification:
         if path.is_symlink() or not path.is_file():
             self.problems.add(Code.FILE_MISSING, f"{RECORDS_PATH} is missing")
             return
-        hasher = hashlib.sha256()
         tlog = self.tlog
+        whole = tlog is not None and tlog.whole
+        config = BlockConfig(
+            keys={keyid: key.raw for keyid, key in self.keys.items()},
+            # Summaries skip per-record work here; a subset bundle's chain and inclusion
+            # proofs need every record.
+            summarise=not self.chain.subset and (tlog is None or whole),
+            leaves=tlog is not None and not whole,
+            tree=whole,
+            wanted=tlog.wanted if tlog is not None and whole else (),
+        )
+        by_line = config._replace(summarise=False, leaves=False, tree=False)
+        self._line_by_line = BlockChecker(by_line)
+        hasher = hashlib.sha256()
         with path.open("rb") as handle:
-            chunks = _hashed_chunks(handle, hasher.update)
-            for checked in self._checked(chunks, path.stat().st_size):
-                if tlog is not None:
-                    tlog.leaves(checked.leaves)
-                for outcome in checked.outcomes:
-                    self.chain.feed(outcome)
-                    if tlog is not None:
-                        tlog.outcome(outcome, self.chain.lines)
-                    if isinstance(outcome, RecordFacts):
-                        self.content.note(outcome.seq, outcome.session_id, outcome.content)
+            for first, blob, result in self._checked(_blocks(handle, hasher.update), config):
+                self._take(first, blob, result)
         expected = self.manifest.files.get(RECORDS_PATH) if self.manifest else None
         if expected is not None and hasher.hexdigest() != expected:
             self.problems.add(
@@ -353,39 +387,64 @@ class _Verification:
                 f"{RECORDS_PATH}: SHA-256 is {hasher.hexdigest()}, {MANIFEST_NAME} says {expected}",
             )
 
-    def _checked(self, chunks: Iterable[list[bytes]], size: int) -> Iterator[CheckedChunk]:
-        """Each chunk checked, in order: in worker processes for a large file."""
-        workers = self.workers
-        if workers is None:
-            workers = min(os.cpu_count() or 1, _MAX_WORKERS) if size >= _PARALLEL_MIN_BYTES else 1
-        if workers <= 1:
-            for chunk in chunks:
-                yield check_chunk(chunk, self.keys)
+    def _take(self, first: int, blob: bytes, result: BlockResult) -> None:
+        """Feed one checked block, in file order, to the sequential checks."""
+        tlog = self.tlog
+        if tlog is not None:
+            if tlog.whole:
+                tlog.subtrees(result.subtrees, result.prefixes)
+            else:
+                tlog.leaves(result.leaves)
+        if result.clean is not None and self.chain.feed_run(result.clean, result.lines):
+            self._note_run(result.clean, result.lines)
             return
-        keys_raw = {keyid: key.raw for keyid, key in self.keys.items()}
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
-        pending: deque[tuple[list[bytes], Future[CheckedChunk]]] = deque()
-        remaining = iter(chunks)
-        try:
-            for chunk in remaining:
-                pending.append((chunk, pool.submit(check_chunk_raw, chunk, keys_raw)))
-                if len(pending) >= 2 * workers:
-                    yield pending[0][1].result()
-                    pending.popleft()
-            while pending:
-                yield pending[0][1].result()
-                pending.popleft()
-        except BrokenProcessPool:
-            # Workers could not start (e.g. a main module that cannot be re-imported, as in
-            # an interactive session): check what is left in this process instead.
-            for chunk, _ in pending:
-                yield check_chunk(chunk, self.keys)
-            for chunk in remaining:
-                yield check_chunk(chunk, self.keys)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        outcomes = result.outcomes
+        if outcomes is None:  # clean inside, but not where it joins: take it line by line
+            outcomes = self._line_by_line.check(blob, first).outcomes
+            assert outcomes is not None
+        for outcome in outcomes:
+            self.chain.feed(outcome)
+            if tlog is not None:
+                tlog.outcome(outcome, self.chain.lines)
+            if isinstance(outcome, RecordFacts):
+                self.content.note(outcome.seq, outcome.session_id, outcome.content)
+
+    def _note_run(self, run: CleanRun, count: int) -> None:
+        """`ContentChecker.note` for each record of a clean block, in order (the session
+        id matters only for a record with content facts, which the run lists)."""
+        note = self.content.note
+        seq, end = run.first_seq, run.first_seq + count
+        for offset, session_id, facts in run.content:
+            for plain in range(seq, run.first_seq + offset):
+                note(plain, "", None)
+            note(run.first_seq + offset, session_id, facts)
+            seq = run.first_seq + offset + 1
+        for plain in range(seq, end):
+            note(plain, "", None)
+
+    def _checked(
+        self, blocks: Iterator[tuple[int, bytes]], config: BlockConfig
+    ) -> Iterator[tuple[int, bytes, BlockResult]]:
+        """Each block checked, in order: by the workers if there are any."""
+        local = BlockChecker(config)
+        pool = self.pool
+        if pool is None:
+            for first, blob in blocks:
+                yield first, blob, local.check(blob, first)
+            return
+        pool.configure(config)
+        limit = _WAITING_PER_WORKER * pool.workers
+        pending: deque[tuple[int, bytes, Future[BlockResult] | None]] = deque()
+        for first, blob in blocks:
+            try:
+                future: Future[BlockResult] | None = pool.submit(first, blob)
+            except WorkerUnavailable:
+                future = None  # no worker left: this process checks it
+            pending.append((first, blob, future))
+            if len(pending) >= limit:
+                yield _settled(pending.popleft(), local)
+        while pending:
+            yield _settled(pending.popleft(), local)
 
     def _check_totals(self) -> None:
         manifest = self.manifest
@@ -416,12 +475,38 @@ class _Verification:
                 )
 
 
-def _hashed_chunks(handle: BinaryIO, update: Callable[[bytes], object]) -> Iterator[list[bytes]]:
-    """Lines of `handle` in chunks of about `_CHUNK_BYTES`, passing every byte read to
-    `update` on the way (once per chunk: per line, the calls cost more than the hashing)."""
-    while chunk := handle.readlines(_CHUNK_BYTES):
-        update(b"".join(chunk))
-        yield chunk
+def _settled(
+    entry: tuple[int, bytes, Future[BlockResult] | None], local: BlockChecker
+) -> tuple[int, bytes, BlockResult]:
+    """A submitted block's result; checked here if its worker could not (stopped, or
+    raised: then this process meets the same error and reports it)."""
+    first, blob, future = entry
+    if future is not None:
+        try:
+            return first, blob, future.result()
+        except (WorkerUnavailable, WorkerError):
+            pass
+    return first, blob, local.check(blob, first)
+
+
+def _blocks(handle: BinaryIO, update: Callable[[bytes], object]) -> Iterator[tuple[int, bytes]]:
+    """Blocks of whole lines of `handle` (about `_BLOCK_BYTES` each; the last may end
+    without a newline), each with the number of lines before it, passing every byte read to
+    `update` on the way."""
+    before = 0
+    carry: list[bytes] = []  # the start of a line that has not ended yet
+    while data := handle.read(_BLOCK_BYTES):
+        update(data)
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            carry.append(data)
+            continue
+        blob = b"".join([*carry, data[:cut]]) if carry else data[:cut]
+        carry = [data[cut:]] if cut < len(data) else []
+        yield before, blob
+        before += blob.count(b"\n")
+    if carry:
+        yield before, b"".join(carry)
 
 
 def _bundle_entries(root: Path) -> Iterator[str]:

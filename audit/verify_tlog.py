@@ -41,15 +41,15 @@ from audit.bundle_tlog import (
     inclusion_file,
 )
 from audit.checkpoint import Checkpoint, CheckpointError, open_checkpoint
-from audit.compact_range import CompactRange
 from audit.keys import PublicKey
-from audit.linecheck import LineOutcome, RecordFacts
 from audit.manifest import KEYS_DIR, RECORDS_PATH, Manifest
 from audit.merkle import EMPTY_ROOT, HASH_SIZE
+from audit.merkle_blocks import AlignedRange, Node
 from audit.merkle_verify import ProofError, verify_consistency, verify_inclusion
 from audit.note import NoteError, NoteVerifier
 from audit.problems import Code, ProblemList
 from audit.proof_files import parse_consistency, parse_inclusion
+from audit.verify_facts import LineOutcome, RecordFacts
 
 _CHECKPOINT_NAME_RE: Final = re.compile(r"(0|[1-9][0-9]{0,19})\.note")
 _CONSISTENCY_NAME_RE: Final = re.compile(r"([1-9][0-9]{0,19})-([1-9][0-9]{0,19})\.proof")
@@ -87,7 +87,7 @@ class TlogChecker:
         self._proofs: list[_Proof] = []
         self._trusted: Checkpoint | None = None
         # whole-log bundles: the tree of the lines read so far, and roots at wanted sizes
-        self._tree = CompactRange()
+        self._tree = AlignedRange()
         self._wanted: set[int] = set()
         self._roots: dict[int, bytes] = {0: EMPTY_ROOT}
         # other bundles: leaf hashes waiting for their line's outcome, verified notes
@@ -215,6 +215,17 @@ class TlogChecker:
 
     # -- the records, line by line -------------------------------------------------------
 
+    @property
+    def whole(self) -> bool:
+        """Whether the records are the whole log, so that its tree is rebuilt (`subtrees`);
+        else each line's leaf hash is needed with its outcome (`leaves`)."""
+        return self._whole
+
+    @property
+    def wanted(self) -> tuple[int, ...]:
+        """The tree sizes whose roots the checks compare, in order."""
+        return tuple(sorted(self._wanted))
+
     def leaves(self, hashes: bytes) -> None:
         """The leaf hashes of the next lines of records.jsonl (32 bytes each, in order)."""
         for start in range(0, len(hashes), HASH_SIZE):
@@ -222,9 +233,21 @@ class TlogChecker:
             if not self._whole:
                 self._pending.append(leaf)
                 continue
-            self._tree.append(leaf)
+            self._tree.add(((0, leaf),))
             if self._tree.size in self._wanted:
                 self._roots[self._tree.size] = self._tree.root()
+
+    def subtrees(self, nodes: tuple[Node, ...], prefixes: Mapping[int, tuple[Node, ...]]) -> None:
+        """The next lines of a whole log as their aligned subtrees (`audit.merkle_blocks`),
+        with, for each wanted size among them, the subtrees of the lines up to it."""
+        if not self._whole:
+            raise ValueError("only a whole log's tree is rebuilt from subtrees")
+        for size, upto in prefixes.items():
+            if size in self._wanted:
+                tree = self._tree.copy()
+                tree.add(upto)
+                self._roots[size] = tree.root()
+        self._tree.add(nodes)
 
     def outcome(self, outcome: LineOutcome, line: int) -> None:
         """The checked outcome of the next line (in order), for inclusion proofs."""
