@@ -13,15 +13,16 @@ the record payload type::
 
     {"payload":"P","payloadType":"<RECORD_PAYLOAD_TYPE>","signatures":[{"keyid":"K","sig":"S"}]}
 
-P and S are accepted only when strict base64 decoding succeeds and re-encoding gives them
-back, so they consist of base64 characters (printable, no quote or backslash); K is a
-trusted key id (hex). Such a line is therefore what `plain_envelope` matches, the
-payload type is the expected one, and the single signature is checked by libsodium
-(`crypto_sign_open`, as `PublicKey.verify` does) over the same PAE bytes. The payload goes
+P and S are accepted only when decoding succeeds and re-encoding gives them back
+(`audit.b64.decode_canonical`), so they consist of base64 characters (printable, no
+quote or backslash); K is a trusted key id (hex). Such a line is therefore what
+`plain_envelope` matches, the payload type is the expected one, and the single signature
+is checked by libsodium (`crypto_sign_open`, as `PublicKey.verify` does) over the same PAE
+bytes. The payload goes
 through `plain_payload` as in `check_line`; content facts are computed by `content_facts`
-unless the payload bytes cannot hold a sealed reference or an erasure event (no
-backslash, so every JSON string is spelt literally, and neither ``"$content"`` nor the
-erasure type appears).
+unless the record cannot hold a sealed reference (its payload has no backslash, so every
+JSON string is spelt literally, and no ``$``, so no ``"$content"`` key) and is not an
+erasure event.
 
 The block is also summarised, so that the main process need not look at every record:
 its Merkle subtrees (`audit.merkle_blocks`) and, when every line is valid, seq runs on
@@ -36,7 +37,6 @@ JSON parser); the general check is imported on first use.
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
+from audit.b64 import decode_canonical
 from audit.merkle_blocks import Node, aligned_nodes
 from audit.payload_fast import plain_payload
 from audit.verify_facts import LineFailure, LineOutcome, RecordFacts
@@ -53,8 +54,7 @@ if TYPE_CHECKING:
     from audit.keys import PublicKey
 
 RECORD_TYPE: Final = "application/vnd.proctor.record+json"  # = audit.records.RECORD_PAYLOAD_TYPE
-ERASED_TYPE: Final = b'"content.erased"'  # audit.content_log.ERASED_EVENT, as a JSON string
-SEALED_KEY: Final = b'"$content"'  # audit.content.SEALED_KEY, as a JSON string
+ERASED_TYPE: Final = "content.erased"  # = audit.content_log.ERASED_EVENT
 
 _PREFIX: Final = b'{"payload":"'
 _MIDDLE: Final = b'","payloadType":"' + RECORD_TYPE.encode() + b'","signatures":[{"keyid":"'
@@ -170,18 +170,9 @@ class BlockChecker:
         sig_end = body.find(b'"', sig_start)
         if sig_end < 0 or len(body) != sig_end + len(_END) or not body.endswith(_END):
             return None
-        payload_text = body[len(_PREFIX) : end]
-        sig_text = body[sig_start:sig_end]
-        try:
-            payload = binascii.a2b_base64(payload_text, strict_mode=True)
-            signature = binascii.a2b_base64(sig_text, strict_mode=True)
-        except ValueError:
-            return None
-        if (
-            len(signature) != _SIGNATURE_BYTES
-            or binascii.b2a_base64(payload, newline=False) != payload_text
-            or binascii.b2a_base64(signature, newline=False) != sig_text
-        ):
+        payload = decode_canonical(body[len(_PREFIX) : end])
+        signature = decode_canonical(body[sig_start:sig_end])
+        if payload is None or signature is None or len(signature) != _SIGNATURE_BYTES:
             return None
         try:
             crypto_sign_open(b"%b%b%d %b" % (signature, _PAE_HEAD, len(payload), payload), key)
@@ -191,7 +182,7 @@ class BlockChecker:
         if fields is None:
             return None
         content = None
-        if b"\\" in payload or SEALED_KEY in payload or ERASED_TYPE in payload:
+        if b"\\" in payload or b"$" in payload or fields.event.get("type") == ERASED_TYPE:
             content = _content_facts(fields.event)
         return RecordFacts(
             fields.seq,
