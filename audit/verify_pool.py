@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from audit.verify_block import BlockConfig, BlockResult
-from audit.verify_worker import frame, read_frame
+from audit.verify_worker import block_frame, frame, read_frame
 
 _PACKAGE_ROOT: Final = str(Path(__file__).resolve().parent.parent)
 # The worker imports the same `audit` package as this process, whatever sys.path says.
@@ -59,7 +59,7 @@ class _Worker:
             )
         except OSError as exc:
             raise WorkerUnavailable(f"cannot start a worker: {exc}") from exc
-        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[tuple[bytes, ...] | None] = queue.SimpleQueue()
         self._pending: deque[Future[BlockResult]] = deque()
         self._lock = threading.Lock()
         self.alive = True
@@ -72,24 +72,25 @@ class _Worker:
     def load(self) -> int:
         return len(self._pending)
 
-    def send(self, message: bytes) -> None:
-        self._outbox.put(message)
+    def send(self, *parts: bytes) -> None:
+        self._outbox.put(parts)
 
-    def submit(self, message: bytes) -> Future[BlockResult]:
+    def submit(self, *parts: bytes) -> Future[BlockResult]:
         future: Future[BlockResult] = Future()
         with self._lock:
             if not self.alive:
                 raise WorkerUnavailable("worker has stopped")
             self._pending.append(future)
-        self._outbox.put(message)
+        self._outbox.put(parts)
         return future
 
     def _write(self) -> None:
         stdin = self._process.stdin
         assert stdin is not None
         try:
-            while (message := self._outbox.get()) is not None:
-                stdin.write(message)
+            while (parts := self._outbox.get()) is not None:
+                for part in parts:
+                    stdin.write(part)
                 stdin.flush()
         except (OSError, ValueError):
             pass  # the worker is gone; the reader sees its output end
@@ -157,13 +158,13 @@ class WorkerPool:
             worker.send(message)
 
     def submit(self, first: int, blob: bytes) -> Future[BlockResult]:
-        message = frame((first, blob))
+        parts = block_frame(first, blob)
         while True:
             live = [worker for worker in self._workers if worker.alive]
             if not live:
                 raise WorkerUnavailable("no worker is running")
             try:
-                return min(live, key=lambda worker: worker.load).submit(message)
+                return min(live, key=lambda worker: worker.load).submit(*parts)
             except WorkerUnavailable:
                 continue  # it stopped just now: try another
 

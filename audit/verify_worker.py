@@ -5,9 +5,11 @@ of the program that started it (multiprocessing's spawn would re-import the pare
 module, for ``proctor`` the whole CLI, in every worker: most of a second per worker), and
 this module imports only `audit.verify_block`'s fast path.
 
-The protocol is frames (an 8-byte little-endian length, then a pickle) in both
-directions: first a `BlockConfig`, then ``(first, blob)`` per block; each block is answered,
-in order, by ``(BlockResult, None)`` or ``(None, error text)`` if checking it raised. End of
+The protocol is frames (an 8-byte little-endian length, then the body) in both
+directions. To the worker: first a pickled `BlockConfig`, then per block a frame whose
+body is the 8-byte number of lines before the block followed by the block's bytes as they
+are (no pickling: a block is half a megabyte). Each block is answered, in order, by a
+pickled ``(BlockResult, None)``, or ``(None, error text)`` if checking it raised. End of
 input ends the process. Only the verifier's own process writes to this pipe, so unpickling
 what it sends is safe.
 """
@@ -45,6 +47,12 @@ def frame(value: object) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
+def block_frame(first: int, blob: bytes) -> tuple[bytes, bytes]:
+    """A block's frame as its head and the block itself (written one after the other, so
+    the block is not copied into a frame)."""
+    return HEADER.pack(HEADER.size + len(blob)) + HEADER.pack(first), blob
+
+
 def serve(source: IO[bytes], sink: IO[bytes]) -> None:
     """Answer blocks from `source` on `sink` until `source` ends."""
     raw = read_frame(source)
@@ -55,7 +63,8 @@ def serve(source: IO[bytes], sink: IO[bytes]) -> None:
         raise TypeError(f"expected a BlockConfig first, got {type(config).__name__}")
     checker = BlockChecker(config)
     while (raw := read_frame(source)) is not None:
-        first, blob = pickle.loads(raw)
+        (first,) = HEADER.unpack_from(raw)
+        blob = raw[HEADER.size :]
         try:
             reply: tuple[object, str | None] = (checker.check(blob, first), None)
         except Exception as exc:  # reported to the parent, which checks the block itself
