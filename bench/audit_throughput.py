@@ -9,9 +9,14 @@ and with OpenSSL, a bare SQLite insert with fsync per commit, a bare PostgreSQL 
 commit) so the ratios show where the time goes. Verification is timed on a bundle of about
 100k records, through the API (one process, and worker processes; median of three runs) and
 through the ``proctor audit verify`` command, whose figure includes starting the program and
-its workers (each worker re-imports the ``proctor`` script's modules, about 1.4 s).
+its workers (lean interpreters running ``audit.verify_worker``). For the worker runs the CPU
+time of all processes (this one and its workers) per record is recorded too: on 2 cores
+it, not the wall time of one process, is what the Ed25519 peer bounds.
 Budget (DESIGN.md): >= 5,000 signed durable records/s, verification >= 20,000 records/s,
 on 2 CPU cores.
+
+``python -m bench.audit_throughput --verify-only`` times just the verification rows and the
+Ed25519 peers and prints them (nothing is written): for development.
 
 The PostgreSQL figures use the server at ``PROCTOR_BENCH_POSTGRES`` (default: the local test
 server, postgresql://postgres@127.0.0.1:5432/test), in a throwaway schema dropped afterwards;
@@ -27,6 +32,7 @@ import io
 import json
 import os
 import platform
+import resource
 import secrets
 import sqlite3
 import subprocess
@@ -278,6 +284,13 @@ def bench_postgres(key: SigningKey) -> tuple[dict[str, Any], dict[str, Any]]:
     return results, settings
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have ended (the workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def bench_verification(workdir: Path, key: SigningKey) -> dict[str, Any]:
     with SQLiteRecordStore(workdir / "verify.db") as store:
         log = AuditLog(store, key)
@@ -293,12 +306,19 @@ def bench_verification(workdir: Path, key: SigningKey) -> dict[str, Any]:
     for label, workers in (("verify_1_process", 1), ("verify_auto_workers", None)):
         runs = []
         for _ in range(VERIFY_RUNS):
+            cpu = cpu_seconds()
             start = time.perf_counter()
             report = verify_bundle(summary.path, workers=workers)
             elapsed = time.perf_counter() - start
+            cpu = cpu_seconds() - cpu
             if not report.ok:
                 raise SystemExit(f"benchmark bundle failed verification: {report.problems[:3]}")
-            runs.append(rate(report.records_checked, elapsed))
+            runs.append(
+                {
+                    **rate(report.records_checked, elapsed),
+                    "cpu_us_per_record": cpu / report.records_checked * 1e6,
+                }
+            )
         runs.sort(key=lambda run: run["per_second"])
         results[label] = {
             **runs[len(runs) // 2],
@@ -320,6 +340,9 @@ def bench_cli_verify(bundle: Path, records: int) -> dict[str, float]:
 
 
 def main() -> None:
+    if "--verify-only" in sys.argv[1:]:
+        verify_only()
+        return
     key = SigningKey.generate()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="proctor-bench-") as tmp:
@@ -361,6 +384,28 @@ def main() -> None:
         + "```\n"
     )
     print(f"\nwritten to {RESULTS} and {RESULTS.with_suffix('.md').name}")
+
+
+def verify_only() -> None:
+    """The verification rows and the Ed25519 peers alone, printed (development runs)."""
+    key = SigningKey.generate()
+    peer = bench_verify_only(key)
+    with tempfile.TemporaryDirectory(prefix="proctor-bench-") as tmp:
+        v = bench_verification(Path(tmp), key)
+    peer_after = bench_verify_only(key)
+    for label in ("verify_1_process", "verify_auto_workers", "verify_cli"):
+        figures = v[label]
+        runs = ", ".join(f"{x:,.0f}" for x in figures.get("runs_per_second", []))
+        cpu = figures.get("cpu_us_per_record")
+        print(
+            f"{label:<22}{figures['per_second']:>10,.0f}/s  "
+            + (f"cpu {cpu:6.1f} us/record  " if cpu else "")
+            + (f"runs {runs}" if runs else "")
+        )
+    print(
+        f"peer Ed25519 verify (libsodium) before/after: {peer['us_each']:.1f} / "
+        f"{peer_after['us_each']:.1f} us"
+    )
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -425,6 +470,13 @@ def print_table(report: dict[str, Any]) -> None:
         f"  verification 1 process: {v['verify_1_process']['us_each']:.1f} us/record, "
         f"of which Ed25519 verify {verify_us / v['verify_1_process']['us_each']:.0%}"
     )
+    workers_cpu = v["verify_auto_workers"].get("cpu_us_per_record")
+    if workers_cpu:
+        print(
+            f"  verification with workers: {workers_cpu:.1f} us CPU/record over all processes "
+            f"(Ed25519 verify {verify_us:.1f} us, the rest {workers_cpu - verify_us:.1f} us); "
+            f"{m['cores']} cores allow {1e6 / workers_cpu * m['cores']:,.0f} records/s at that"
+        )
     for label in ("verify_1_process", "verify_auto_workers"):
         runs = ", ".join(f"{x:,.0f}" for x in v[label].get("runs_per_second", []))
         print(f"  {label} runs (records/s, median in the table): {runs}")
