@@ -110,9 +110,17 @@ class AuditLog:
             if outbox:
                 raise AuditWriteError("outbox messages need records to announce; none given")
             return []
-        return self._commits.submit(_AppendRequest(session_id, policy, events, outbox, content))
+        return self._commits.submit(AppendRequest(session_id, policy, events, outbox, content))
 
-    def _write(self, requests: Sequence[_AppendRequest]) -> list[list[AppendedRecord] | Exception]:
+    def write_together(
+        self, requests: Sequence[AppendRequest]
+    ) -> list[list[AppendedRecord] | Exception]:
+        """Write `requests` in one transaction, for a caller that batches appends itself (the
+        writer process, `audit.writer_process`): one outcome per request, in order. A request
+        that cannot be encoded fails alone; a transaction that fails fails them all."""
+        return self._write(requests)
+
+    def _write(self, requests: Sequence[AppendRequest]) -> list[list[AppendedRecord] | Exception]:
         """Write `requests` in one transaction: a request that cannot be encoded fails alone;
         a transaction that fails fails them all."""
         outcomes: list[list[AppendedRecord] | Exception] = []
@@ -169,7 +177,7 @@ class AuditLog:
         if closes_session or self._checkpoints.due(tx, head, self._checkpoint_every):
             self._checkpoints.issue(tx, head)
 
-    def _encode(self, request: _AppendRequest, chains: _Chains) -> list[StoredRecord]:
+    def _encode(self, request: AppendRequest, chains: _Chains) -> list[StoredRecord]:
         """Sign `request`'s events as the records that continue the log and its session."""
         seq = chains.seq
         session_seq, prev = chains.session_position(request.session_id)
@@ -204,7 +212,9 @@ class AuditLog:
 
 
 @dataclass(frozen=True, slots=True)
-class _AppendRequest:
+class AppendRequest:
+    """The arguments of one `AuditLog.append` call."""
+
     session_id: str
     policy: PolicyRef
     events: Sequence[Mapping[str, Any]]
@@ -232,7 +242,7 @@ class _Chains:
         self._sessions[session_id] = SessionHead(rows[-1].session_seq, rows[-1].digest)
 
 
-def _write_error(request: _AppendRequest, cause: Exception) -> AuditWriteError:
+def _write_error(request: AppendRequest, cause: Exception) -> AuditWriteError:
     error = AuditWriteError(
         f"audit records for session {request.session_id!r} were not written "
         f"({len(request.events)} event(s)): {type(cause).__name__}: {cause}"

@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from audit.errors import StoreError
-from audit.postgres_store import PostgresRecordStore
 from audit.sqlite_store import SQLiteRecordStore
+
+if TYPE_CHECKING:
+    # psycopg is imported only when a PostgreSQL store is opened: a process on SQLite (the
+    # audit writer child, a verification tool) starts 0.1 s sooner without it.
+    from audit.postgres_store import PostgresRecordStore
 
 _SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _POSTGRES_SCHEMES: Final = frozenset({"postgresql", "postgres"})
 
 
 #: Every store `open_record_store` may return: a RecordStore that is also an OutboxStore.
-AnyRecordStore = SQLiteRecordStore | PostgresRecordStore
+AnyRecordStore: TypeAlias = "SQLiteRecordStore | PostgresRecordStore"
 
 
 def open_record_store(location: str | Path, *, read_only: bool = False) -> AnyRecordStore:
@@ -40,6 +44,8 @@ def open_record_store(location: str | Path, *, read_only: bool = False) -> AnyRe
         return SQLiteRecordStore(Path(location), read_only=read_only)
     scheme = match.group(1).lower()
     if scheme in _POSTGRES_SCHEMES:
+        from audit.postgres_store import PostgresRecordStore
+
         return PostgresRecordStore(location, read_only=read_only)
     if scheme == "sqlite":
         return SQLiteRecordStore(_sqlite_path(location), read_only=read_only)

@@ -14,7 +14,7 @@ and wait for the persona's reply before the next line) or all speak at once with
   - audit records written (counted in the database after the run) against the durable events
     the clients received (must be equal).
 Run: `python -m bench.load_sessions [--sessions 50 200] [--pace varied lockstep]
-[--arrival steady burst]`
+[--arrival steady burst] [--audit-writer process in-process]`
 (writes bench/results/load_sessions.*).
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -87,8 +88,18 @@ def _lines() -> list[str]:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """CPU time of process `pid` and of its running child processes (the audit writer)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 @dataclass
@@ -260,10 +271,10 @@ async def _run(
     return seen
 
 
-def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(root: Path, port: int, audit_writer: str) -> subprocess.Popen[bytes]:
     proctor = Path(sys.executable).with_name("proctor")
     server = subprocess.Popen(
-        [str(proctor), "serve", "--port", str(port)],
+        [str(proctor), "serve", "--port", str(port), "--audit-writer", audit_writer],
         env={**os.environ, "PROCTOR_HOME": str(root)},
         stdout=subprocess.DEVNULL,
     )
@@ -295,12 +306,12 @@ def _by_trigger(run: dict[str, Any]) -> str:
     )
 
 
-def measure(sessions: int, pace: str, arrival: str) -> dict[str, Any]:
+def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
         keys = _prepare(root, sessions)
         port = _free_port()
-        server = _serve(root, port)
+        server = _serve(root, port, audit_writer)
         try:
             cpu_before, wall_before = _cpu_seconds(server.pid), time.monotonic()
             client_before = time.process_time()
@@ -318,6 +329,7 @@ def measure(sessions: int, pace: str, arrival: str) -> dict[str, Any]:
         )
     return {
         "sessions": sessions,
+        "audit_writer": audit_writer,
         "arrival": arrival,
         "pace": pace,
         "flags": len(seen.flag_latencies_ms),
@@ -355,12 +367,21 @@ def main() -> None:
         help="steady: learners start over 15 s and take turns with the persona; burst: all "
         "start within one word interval and never wait (a stress case)",
     )
+    parser.add_argument(
+        "--audit-writer",
+        nargs="+",
+        choices=["process", "in-process"],
+        default=["process"],
+        help="who signs and commits audit records in the server (`proctor serve "
+        "--audit-writer`): its child process, or the sessions' threads",
+    )
     args = parser.parse_args()
     runs = [
-        measure(count, pace, arrival)
+        measure(count, pace, arrival, writer)
         for arrival in args.arrival
         for pace in args.pace
         for count in args.sessions
+        for writer in args.audit_writer
     ]
     report: dict[str, Any] = {
         "machine": machine(),
@@ -387,17 +408,21 @@ def main() -> None:
         "Arrival `burst` (a stress case): every learner starts within one word interval of "
         "the others and says the next line straight after the last, with no persona. "
         "Budget: 200 sessions, flag p99 <= 50 ms, audit records written = durable events received. "
-        "Session start: POST /v1/sessions answered, all sessions asked for at once.",
+        "Session start: POST /v1/sessions answered, all sessions asked for at once. "
+        "Audit writer `process`: a child process of the server signs and commits the records "
+        "(the default); `in-process`: the sessions' threads do. Server CPU includes the "
+        "child's.",
         "",
-        "| arrival | pace | sessions | flags | flag p50 ms | p99 ms | max ms "
+        "| arrival | pace | sessions | audit writer | flags | flag p50 ms | p99 ms | max ms "
         "| p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
         "| client CPU % | records written | durable events received |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency, start = run["flag_latency_ms"], run["session_start_ms"]
         lines.append(
-            f"| {run['arrival']} | {run['pace']} | {run['sessions']} | {run['flags']} | "
+            f"| {run['arrival']} | {run['pace']} | {run['sessions']} | {run['audit_writer']} | "
+            f"{run['flags']} | "
             f"{latency['p50']} | "
             f"{latency['p99']} | {latency['max']} | {_by_trigger(run)} | "
             f"{start['p50']} | {start['p99']} | "

@@ -23,6 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="YAML file of escalation webhook endpoints by channel (see docs/webhooks.md)",
     )
+    parser.add_argument(
+        "--audit-writer",
+        choices=["process", "in-process"],
+        default="process",
+        help="who signs and commits audit records: a child process of their own (default), "
+        "or the sessions' threads in this process",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         webhooks = load_webhooks(args.webhooks, os.environ) if args.webhooks else {}
         config = ServerConfig(
-            ProctorHome.from_environment().root, webhooks=webhooks, database_url=args.database
+            ProctorHome.from_environment().root,
+            webhooks=webhooks,
+            database_url=args.database,
+            audit_writer=args.audit_writer,
         )
         app = create_app(config)
     except (DocumentError, ValueError) as error:

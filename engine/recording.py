@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from audit import AuditLog, OutboxRequest, PolicyRef
+from audit import OutboxRequest, PolicyRef
+from audit.appender import AuditAppender
 from audit.content import ANY_ITEM, FieldPath, SealedText, seal_fields
 from audit.content_log import ContentChange
 from engine.events import EscalationTriggered, PolicyVersion, SessionEvent, event_to_json
@@ -57,7 +58,7 @@ class AuditRecorder:
     it can never be erased; only for logs that hold no personal data.
     """
 
-    def __init__(self, log: AuditLog, *, seal_learner_text: bool = True) -> None:
+    def __init__(self, log: AuditAppender, *, seal_learner_text: bool = True) -> None:
         self._log = log
         self._seal = seal_learner_text
 

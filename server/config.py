@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from audit.keyring import retired_keys_dir
 from server.service_db import is_postgres_url
@@ -45,6 +46,11 @@ class ServerConfig:
     # channel (a policy's `notify` target) -> where its escalation webhooks are delivered
     webhooks: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
     database_url: str | None = None
+    # "process": a child process signs and commits the audit records (`audit.writer_process`),
+    # so appends do not queue for this process's GIL behind hundreds of sessions.
+    # "in-process": the sessions' own threads do it (`audit.AuditLog`), for embedding the
+    # service in a program that cannot start processes.
+    audit_writer: Literal["process", "in-process"] = "process"
 
     def __post_init__(self) -> None:
         if self.database_url is not None and not is_postgres_url(self.database_url):

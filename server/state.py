@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audit import AuditLog, SigningKey, open_record_store
+from audit.appender import AuditAppender
 from audit.stores import AnyRecordStore
+from audit.writer_process import AuditWriterProcess
 from server.auth import ApiKeyStore
 from server.config import ServerConfig
 from server.live import LiveSessions
@@ -17,7 +19,7 @@ class ServiceState:
     config: ServerConfig
     keys: ApiKeyStore
     audit_store: AnyRecordStore
-    audit_log: AuditLog
+    audit_log: AuditAppender
     policies: PolicyRegistry
     live: LiveSessions
 
@@ -25,19 +27,29 @@ class ServiceState:
     def open(cls, config: ServerConfig) -> ServiceState:
         config.ensure()
         store = open_record_store(config.audit_location)
-        key = SigningKey.load_or_create(config.signing_key)
-        keys = ApiKeyStore.open(config.service_location)
-        return cls(
+        appender = _audit_appender(config, store)  # a writer process starts meanwhile
+        state = cls(
             config,
-            keys,
+            ApiKeyStore.open(config.service_location),
             store,
-            AuditLog(store, key),
+            appender,
             PolicyRegistry.open(config.service_location),
             LiveSessions.for_config(config),
         )
+        if isinstance(appender, AuditWriterProcess):
+            appender.wait_ready()
+        return state
 
     def close(self) -> None:
         self.live.close()  # records running sessions as abandoned while the store is open
         self.keys.close()
         self.policies.close()
+        if isinstance(self.audit_log, AuditWriterProcess):
+            self.audit_log.close()
         self.audit_store.close()
+
+
+def _audit_appender(config: ServerConfig, store: AnyRecordStore) -> AuditAppender:
+    if config.audit_writer == "process":
+        return AuditWriterProcess(config.audit_location, config.signing_key)
+    return AuditLog(store, SigningKey.load_or_create(config.signing_key))

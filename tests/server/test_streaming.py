@@ -4,6 +4,9 @@ closed when the audit log cannot record."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from audit.writer_process import AuditWriterProcess
 from server import Limits, ServerConfig, create_app
 from server.auth import Role
 from tests.server.conftest import bearer
@@ -202,32 +206,67 @@ def test_utterances_beyond_the_rate_limit_are_refused(
 
 
 def test_when_the_audit_log_cannot_record_the_session_fails_closed(
+    tmp_path: Path, database: str | None
+) -> None:
+    # The sessions' own threads write (no writer process), so closing the store they write
+    # to makes the next append fail.
+    config = ServerConfig(tmp_path / "home", database_url=database, audit_writer="in-process")
+    app = create_app(config)
+    publish(app)
+    learner = service(app).keys.create(Role.learner, "learner-1")[1]
+    with TestClient(app) as client:
+        session_id = start(client, learner)["session_id"]
+        with connect(client, session_id, learner) as socket:
+            socket.send_json(partial("u1", 0, "Hello"))
+            seen = receive_until(socket, event_type("utterance.partial"))
+            service(app).audit_store.close()
+            socket.send_json(final("u1", "Hello there"))
+            error = socket.receive_json()
+            assert error["type"] == "error" and error["error"]["code"] == "audit_unavailable"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                socket.receive_json()
+            assert closed.value.code == 1011
+        # Nothing of the unrecorded line was shown; the session accepts no more input.
+        assert types(seen) == ["session.started", "utterance.partial"]
+        summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(learner)).json()
+        assert summary["state"] == "failed" and summary["last_seq"] == 2
+        assert summary["failure"]["code"] == "audit_unavailable"
+        with connect(client, session_id, learner, after=2) as socket:
+            assert socket.receive_json()["error"]["code"] == "audit_unavailable"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                socket.receive_json()
+            assert closed.value.code == 1011
+        refused = client.post(
+            "/v1/sessions", json={"policy_id": "call-rules"}, headers=bearer(learner)
+        )
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "audit_unavailable"
+
+
+def test_a_killed_audit_writer_is_replaced_and_the_session_goes_on_recorded(
     client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
 ) -> None:
+    writer = service(app).audit_log
+    assert isinstance(writer, AuditWriterProcess)
+    killed = writer.pid
     with connect(client, session_id, keys["learner"]) as socket:
-        socket.send_json(partial("u1", 0, "Hello"))
-        seen = receive_until(socket, event_type("utterance.partial"))
-        service(app).audit_store.close()
+        receive_until(socket, event_type("session.started"))
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while writer.healthy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not writer.healthy
         socket.send_json(final("u1", "Hello there"))
-        error = socket.receive_json()
-        assert error["type"] == "error" and error["error"]["code"] == "audit_unavailable"
-        with pytest.raises(WebSocketDisconnect) as closed:
-            socket.receive_json()
-        assert closed.value.code == 1011
-    # Nothing of the unrecorded line was shown; the session accepts no more input.
-    assert types(seen) == ["session.started", "utterance.partial"]
-    summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(keys["learner"])).json()
-    assert summary["state"] == "failed" and summary["last_seq"] == 2
-    assert summary["failure"]["code"] == "audit_unavailable"
-    with connect(client, session_id, keys["learner"], after=2) as socket:
-        assert socket.receive_json()["error"]["code"] == "audit_unavailable"
-        with pytest.raises(WebSocketDisconnect) as closed:
-            socket.receive_json()
-        assert closed.value.code == 1011
-    refused = client.post(
-        "/v1/sessions", json={"policy_id": "call-rules"}, headers=bearer(keys["learner"])
-    )
-    assert refused.status_code == 503 and refused.json()["error"]["code"] == "audit_unavailable"
+        assert types(receive_until(socket, event_type("utterance.final")))[-1] == (
+            "utterance.final"
+        )
+        socket.send_json({"type": "session.end"})
+        receive_until(socket, event_type("session.ended"))
+    assert writer.pid != killed and writer.healthy
+    recorded = recorded_events(app, session_id)
+    assert [e["type"] for e in recorded][:1] == ["session.started"]
+    assert "utterance.final" in [e["type"] for e in recorded]
+    assert recorded[-1]["type"] == "session.ended"
 
 
 def test_a_scenario_persona_replies_and_the_session_is_scored(

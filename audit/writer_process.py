@@ -1,0 +1,315 @@
+"""An audit log whose writes happen in a child process of their own.
+
+A service process runs hundreds of sessions on a few cores, and every thread in it takes
+turns with one GIL. `AuditLog` in that process made each append wait for the GIL again
+after every SQLite or PostgreSQL call, every fsync and every hand-over of the commit lead,
+each wait up to a switch interval (5 ms) behind busy sessions: appends whose transaction
+took 4 ms waited 230 ms at p90 under 200 sessions. Here the child (`audit.writer_main`)
+encodes, signs and commits with a GIL nobody else wants, and a caller waits for one reply.
+
+The contract is `AuditLog.append`'s: the records are durable when `append` returns, or it
+raises `AuditWriteError`. If the child dies, every append waiting for it raises, so those
+sessions fail closed (their last records may or may not have been committed; the log says
+which). The next append, at most once per `RESTART_BACKOFF_SECONDS`, starts a new child,
+which continues the log from what the store holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Final
+
+from audit.content_log import ContentChange
+from audit.errors import AuditWriteError
+from audit.issuer import DEFAULT_CHECKPOINT_EVERY, DEFAULT_ORIGIN
+from audit.keys import SigningKey
+from audit.log import AppendedRecord, AppendRequest
+from audit.outbox import OutboxRequest
+from audit.records import PolicyRef
+from audit.writer_protocol import (
+    Outcome,
+    Ticket,
+    TicketedOutcome,
+    WriterFailed,
+    WriterReady,
+    WriterSettings,
+)
+
+START_TIMEOUT_SECONDS: Final = 120.0
+STOP_TIMEOUT_SECONDS: Final = 30.0
+RESTART_BACKOFF_SECONDS: Final = 2.0
+
+
+class _Waiter:
+    __slots__ = ("done", "outcome")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.outcome: Outcome | None = None
+
+    def settle(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.done.set()
+
+
+class AuditWriterProcess:
+    """`AuditLog.append`, served by a child process that owns the store's write path.
+
+    `location` is the store (a SQLite path or a PostgreSQL URL, as for `open_record_store`)
+    and `key_path` the signing key file, created if absent; the child opens both itself.
+    The child starts in the background (about 0.3 s): `wait_ready`, or the first append,
+    waits for it and raises `AuditWriteError` if it could not start or open them.
+    """
+
+    def __init__(
+        self,
+        location: str | Path,
+        key_path: Path,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    ) -> None:
+        self._key = SigningKey.load_or_create(key_path)
+        self._settings = WriterSettings(location, key_path, origin, checkpoint_every)
+        self._lock = threading.Lock()
+        self._waiting: dict[Ticket, _Waiter] = {}
+        self._tickets = itertools.count()
+        self._broken: str | None = None
+        self._closed = False
+        self._retry_at = 0.0
+        self._child = _Child.spawn(self._settings)
+        self._started = False
+
+    def wait_ready(self) -> None:
+        """Wait until the child has opened the log; raise `AuditWriteError` if it cannot."""
+        with self._lock:
+            self._ensure_child()
+
+    @property
+    def origin(self) -> str:
+        return self._settings.origin
+
+    @property
+    def key(self) -> SigningKey:
+        return self._key
+
+    @property
+    def healthy(self) -> bool:
+        """False once the child has died (the next append starts another) or was closed."""
+        return self._broken is None
+
+    @property
+    def pid(self) -> int:
+        """The current child's process id (to watch it, or for a test to stop it)."""
+        return self._child.process.pid
+
+    def append(
+        self,
+        session_id: str,
+        policy: PolicyRef,
+        events: Sequence[Mapping[str, Any]],
+        outbox: Sequence[OutboxRequest] = (),
+        content: ContentChange | None = None,
+    ) -> list[AppendedRecord]:
+        """As `AuditLog.append`: durable when this returns, else `AuditWriteError`."""
+        if not events:
+            if outbox:
+                raise AuditWriteError("outbox messages need records to announce; none given")
+            return []
+        request = AppendRequest(session_id, policy, list(events), list(outbox), content)
+        waiter = _Waiter()
+        with self._lock:
+            self._ensure_child()
+            ticket = next(self._tickets)
+            self._waiting[ticket] = waiter
+            try:
+                self._child.requests.send((ticket, request))
+            except (OSError, ValueError) as exc:
+                del self._waiting[ticket]
+                raise AuditWriteError(
+                    f"audit records for session {session_id!r} were not written: the audit "
+                    f"writer process cannot be reached ({type(exc).__name__}: {exc})"
+                ) from exc
+        waiter.done.wait()
+        outcome = waiter.outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        assert outcome is not None  # a settled waiter holds its outcome
+        return outcome
+
+    def close(self) -> None:
+        """Let the child write what it was given, then stop it; later appends raise."""
+        with self._lock:
+            self._closed = True
+            self._broken = "the audit writer process was stopped"
+            with suppress(OSError, ValueError):  # already gone: the reader settles the rest
+                self._child.requests.send(None)
+        self._child.stop(kill=False)
+
+    def _ensure_child(self) -> None:
+        """Raise unless a child is there to write; start a new one after one died (called
+        with the lock held)."""
+        if not self._started:
+            self._started = True
+            try:
+                self._child.ready(self._key, self._read_replies)
+            except AuditWriteError as exc:
+                self._broken = str(exc)
+                raise
+        if self._broken is None:
+            return
+        if self._closed or time.monotonic() < self._retry_at:
+            raise AuditWriteError(self._broken)
+        self._retry_at = time.monotonic() + RESTART_BACKOFF_SECONDS
+        try:
+            child = _Child.spawn(self._settings)
+            child.ready(self._key, self._read_replies)
+            self._child = child
+        except AuditWriteError as exc:
+            self._broken = f"{self._broken}; restarting it failed: {exc}"
+            raise AuditWriteError(self._broken) from exc
+        self._broken = None
+
+    def _read_replies(self, replies: Connection, process: subprocess.Popen[bytes]) -> None:
+        try:
+            while True:
+                answer: list[TicketedOutcome] = replies.recv()
+                for ticket, outcome in answer:
+                    with self._lock:
+                        waiter = self._waiting.pop(ticket, None)
+                    if waiter is not None:
+                        waiter.settle(outcome)
+        except (EOFError, OSError) as exc:
+            self._fail_waiting(exc, process)
+
+    def _fail_waiting(self, cause: BaseException, process: subprocess.Popen[bytes]) -> None:
+        """The child is gone: whatever waits for it fails, with why."""
+        try:
+            code: int | None = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        why = "stopped answering" if code is None else f"exited with status {code}"
+        with self._lock:
+            if self._broken is None:
+                self._broken = f"the audit writer process {why}: no audit record can be written"
+            waiting, self._waiting = self._waiting, {}
+        for waiter in waiting.values():
+            waiter.settle(
+                AuditWriteError(
+                    f"audit records were not confirmed: the audit writer process {why} "
+                    f"({type(cause).__name__}) before it answered, so the session stops"
+                )
+            )
+
+
+class _Child:
+    """One writer child: its process, both pipe ends, and the thread reading its replies."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        requests: Connection,
+        replies: Connection,
+    ) -> None:
+        self.process = process
+        self.requests = requests
+        self.replies = replies
+        self.reader: threading.Thread | None = None
+
+    @classmethod
+    def spawn(cls, settings: WriterSettings) -> _Child:
+        """A child on its way to open the log with `settings`."""
+        child = cls(*_spawn())
+        try:
+            child.requests.send(settings)
+        except BaseException:
+            child.stop(kill=True)
+            raise
+        return child
+
+    def ready(
+        self,
+        key: SigningKey,
+        read_replies: Callable[[Connection, subprocess.Popen[bytes]], None],
+    ) -> None:
+        """Wait until the child has opened the log and signs with `key`; then its replies
+        go to `read_replies` on a thread of their own. Raises, and stops the child, if not."""
+        try:
+            self._await_ready(key)
+        except BaseException:
+            self.stop(kill=True)
+            raise
+        self.reader = threading.Thread(
+            target=read_replies,
+            args=(self.replies, self.process),
+            name="audit-writer-replies",
+            daemon=True,
+        )
+        self.reader.start()
+
+    def _await_ready(self, key: SigningKey) -> None:
+        if not self.replies.poll(START_TIMEOUT_SECONDS):
+            raise AuditWriteError(
+                f"the audit writer process did not start within {START_TIMEOUT_SECONDS:.0f} s"
+            )
+        try:
+            answer = self.replies.recv()
+        except EOFError:
+            code = self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            raise AuditWriteError(
+                f"the audit writer process exited with status {code} before it was ready "
+                "(its error output says why)"
+            ) from None
+        if isinstance(answer, WriterFailed):
+            raise AuditWriteError(f"the audit writer could not open the log: {answer.reason}")
+        if not isinstance(answer, WriterReady) or answer.public_key != key.public_key.raw:
+            raise AuditWriteError(
+                "the audit writer process signs with another key than this service "
+                f"({key.public_key.keyid[:16]}...): was the key rotated meanwhile?"
+            )
+
+    def stop(self, *, kill: bool) -> None:
+        """Close our end of the requests (the child finishes and exits), or kill it."""
+        self.requests.close()
+        if kill:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=STOP_TIMEOUT_SECONDS)
+        self.replies.close()
+
+
+def _spawn() -> tuple[subprocess.Popen[bytes], Connection, Connection]:
+    """The child on this interpreter, joined to us by a pipe each way."""
+    to_child_read, to_child_write = os.pipe()
+    from_child_read, from_child_write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "audit.writer_main", str(to_child_read), str(from_child_write)],
+            pass_fds=(to_child_read, from_child_write),
+            stdin=subprocess.DEVNULL,
+        )
+    except BaseException:
+        for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
+            os.close(fd)
+        raise
+    os.close(to_child_read)
+    os.close(from_child_write)
+    return (
+        process,
+        Connection(to_child_write, readable=False),
+        Connection(from_child_read, writable=False),
+    )
