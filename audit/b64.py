@@ -9,6 +9,8 @@ the one canonical spelling of each byte string.
 from __future__ import annotations
 
 import binascii
+from collections.abc import Callable
+from functools import partial
 
 
 def b64encode(data: bytes) -> str:
@@ -57,11 +59,10 @@ def _stdlib_decode(text: bytes) -> bytes:
     return binascii.a2b_base64(text, strict_mode=True)
 
 
+_decode: Callable[[bytes], bytes]
 try:
     from pybase64 import b64decode as _simd_decode
 except ImportError:  # not installed: the standard library's decoder
     _decode = _stdlib_decode
 else:
-
-    def _decode(text: bytes) -> bytes:
-        return _simd_decode(text, validate=True)
+    _decode = partial(_simd_decode, validate=True)  # no Python frame per call
