@@ -68,7 +68,7 @@ def _next_batch(requests: Connection) -> tuple[list[TicketedRequest], bool]:
             return batch, True
         if received is None:
             return batch, True
-        batch.append(received)
+        batch.extend(received)
     return batch, False
 
 

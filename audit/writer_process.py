@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +39,7 @@ from audit.writer_protocol import (
     Outcome,
     Ticket,
     TicketedOutcome,
+    TicketedRequest,
     WriterFailed,
     WriterReady,
     WriterSettings,
@@ -47,6 +48,7 @@ from audit.writer_protocol import (
 START_TIMEOUT_SECONDS: Final = 120.0
 STOP_TIMEOUT_SECONDS: Final = 30.0
 RESTART_BACKOFF_SECONDS: Final = 2.0
+MAX_SENT_AT_ONCE: Final = 256
 
 
 class _Waiter:
@@ -127,18 +129,14 @@ class AuditWriterProcess:
             return []
         request = AppendRequest(session_id, policy, list(events), list(outbox), content)
         waiter = _Waiter()
+        # Nothing here blocks while holding the lock: a thread that did (on a pipe write)
+        # had to win the GIL back before releasing it, and every append queued behind it.
         with self._lock:
             self._ensure_child()
             ticket = next(self._tickets)
             self._waiting[ticket] = waiter
-            try:
-                self._child.requests.send((ticket, request))
-            except (OSError, ValueError) as exc:
-                del self._waiting[ticket]
-                raise AuditWriteError(
-                    f"audit records for session {session_id!r} were not written: the audit "
-                    f"writer process cannot be reached ({type(exc).__name__}: {exc})"
-                ) from exc
+            child = self._child
+        child.outgoing.put((ticket, request))
         waiter.done.wait()
         outcome = waiter.outcome
         if isinstance(outcome, Exception):
@@ -151,9 +149,9 @@ class AuditWriterProcess:
         with self._lock:
             self._closed = True
             self._broken = "the audit writer process was stopped"
-            with suppress(OSError, ValueError):  # already gone: the reader settles the rest
-                self._child.requests.send(None)
-        self._child.stop(kill=False)
+            child = self._child
+        child.outgoing.put(None)
+        child.stop(kill=False)
 
     def _ensure_child(self) -> None:
         """Raise unless a child is there to write; start a new one after one died (called
@@ -170,6 +168,7 @@ class AuditWriterProcess:
         if self._closed or time.monotonic() < self._retry_at:
             raise AuditWriteError(self._broken)
         self._retry_at = time.monotonic() + RESTART_BACKOFF_SECONDS
+        self._child.outgoing.put(None)  # lets the dead child's sender thread end
         try:
             child = _Child.spawn(self._settings)
             child.ready(self._key, self._read_replies)
@@ -184,8 +183,7 @@ class AuditWriterProcess:
             while True:
                 answer: list[TicketedOutcome] = replies.recv()
                 for ticket, outcome in answer:
-                    with self._lock:
-                        waiter = self._waiting.pop(ticket, None)
+                    waiter = self._waiting.pop(ticket, None)
                     if waiter is not None:
                         waiter.settle(outcome)
         except (EOFError, OSError) as exc:
@@ -212,7 +210,9 @@ class AuditWriterProcess:
 
 
 class _Child:
-    """One writer child: its process, both pipe ends, and the thread reading its replies."""
+    """One writer child: its process, both pipe ends, the thread that sends it what the
+    appends queue in `outgoing` (all that is queued, in one write), and the thread reading
+    its replies."""
 
     def __init__(
         self,
@@ -223,6 +223,8 @@ class _Child:
         self.process = process
         self.requests = requests
         self.replies = replies
+        self.outgoing: queue.SimpleQueue[TicketedRequest | None] = queue.SimpleQueue()
+        self.sender: threading.Thread | None = None
         self.reader: threading.Thread | None = None
 
     @classmethod
@@ -255,6 +257,34 @@ class _Child:
             daemon=True,
         )
         self.reader.start()
+        self.sender = threading.Thread(
+            target=self._send_requests, name="audit-writer-requests", daemon=True
+        )
+        self.sender.start()
+
+    def _send_requests(self) -> None:
+        """Send what the appends queue, batched; ``None`` stops it after what came before.
+        A child that is gone stops it too: its reader fails what was waiting."""
+        stopping = False
+        while not stopping:
+            batch: list[TicketedRequest] = []
+            item = self.outgoing.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= MAX_SENT_AT_ONCE:
+                    break
+                try:
+                    item = self.outgoing.get_nowait()
+                except queue.Empty:
+                    break
+            stopping = item is None
+            try:
+                if batch:
+                    self.requests.send(batch)
+                if stopping:
+                    self.requests.send(None)
+            except (OSError, ValueError):
+                return
 
     def _await_ready(self, key: SigningKey) -> None:
         if not self.replies.poll(START_TIMEOUT_SECONDS):
@@ -279,6 +309,8 @@ class _Child:
 
     def stop(self, *, kill: bool) -> None:
         """Close our end of the requests (the child finishes and exits), or kill it."""
+        if self.sender is not None and not kill:
+            self.sender.join(timeout=STOP_TIMEOUT_SECONDS)  # it sends what was queued first
         self.requests.close()
         if kill:
             self.process.kill()

@@ -2,9 +2,10 @@
 
 They travel as pickles over a pair of pipes (`multiprocessing.connection.Connection`), so
 the two ends must run the same code: the child is started from the parent's interpreter.
-After the settings and the child's answer to them, the parent sends ``(ticket, request)``
-pairs and the child answers each batch it wrote together with ``[(ticket, outcome), ...]``;
-``None`` from the parent asks the child to finish what it has and exit.
+After the settings and the child's answer to them, the parent sends lists of
+``(ticket, request)`` pairs (all the appends waiting to be sent, in one write) and the child
+answers each batch it wrote together with ``[(ticket, outcome), ...]``; ``None`` from the
+parent asks the child to finish what it has and exit.
 """
 
 from __future__ import annotations

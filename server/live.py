@@ -38,8 +38,7 @@ from engine.planning import plan_policy, uses_semantic_matching
 from engine.practice import Conversation
 from evaluators.plan import PolicyPlan
 from evaluators.semantic import SentenceEmbedder, ends_sentence
-from knowledge_base import Embedder
-from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
+from knowledge_base import Embedder, KnowledgeBase
 from knowledge_base.minilm import PASSES_AT_ONCE
 from policies import Policy
 from server.config import Limits, ServerConfig
@@ -356,7 +355,9 @@ class LiveSessions:
         self.prefetcher = EmbeddingPrefetcher(self.embedder, threads=max(PASSES_AT_ONCE - 1, 1))
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
+        # Guards setting sessions up, and the knowledge bases they have opened, by name.
         self.setup_lock = threading.Lock()
+        self.knowledge_bases: dict[str, KnowledgeBase] = {}
         self._retain_finished = retain_finished
         self._sessions: dict[str, LiveSession] = {}
         self._starting: dict[str, int] = {}
@@ -364,12 +365,18 @@ class LiveSessions:
 
     @classmethod
     def for_config(cls, config: ServerConfig) -> LiveSessions:
-        """Sessions of a service whose embeddings are cached beside its knowledge bases."""
+        """Sessions of a service, whose embeddings are cached in this process's memory only.
+
+        What sessions embed is mostly what learners said. Kept on disk, those embeddings
+        would outlive the session, escape `proctor audit erase` (an embedding can give its
+        text away) and cost a write per utterance; the policy's own anchors they also embed
+        are recomputed once per process start instead (about a second).
+        """
 
         def embedder() -> Embedder:
             from knowledge_base import default_embedder
 
-            return default_embedder(config.knowledge_root / EMBEDDING_CACHE_FOLDER)
+            return default_embedder(None)
 
         return cls(config.limits, embedder)
 

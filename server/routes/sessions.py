@@ -184,13 +184,20 @@ def _knowledge(state: ServiceState, name: str | None, documents: list[Path]) -> 
     hub = _hub(state)
     try:
         with hub.setup_lock:
-            knowledge = open_knowledge_base(
-                name, state.config.knowledge_root, embedder=hub.embedder()
-            )
+            # Opened once per process: opening one (a Chroma client and its collection) took
+            # about 0.1 s, and 200 sessions starting at once queued 20 s behind each other.
+            knowledge = hub.knowledge_bases.get(name)
+            if knowledge is None:
+                knowledge = open_knowledge_base(
+                    name, state.config.knowledge_root, embedder=hub.embedder()
+                )
             if len(knowledge) == 0:
                 for document in documents:
                     knowledge.ingest(document)
-            return knowledge if len(knowledge) > 0 else None
+            if len(knowledge) == 0:
+                return None
+            hub.knowledge_bases[name] = knowledge
+            return knowledge
     except KnowledgeBaseError as error:
         raise ApiError(503, "knowledge_unavailable", str(error)) from None
 
