@@ -29,13 +29,14 @@ from typing import Any, Final, NamedTuple
 
 from pydantic_core import from_json
 
-from audit.timefmt import parse_timestamp
+from audit.timefmt import TIMESTAMP_PATTERN, parse_timestamp
 
 _FIELDS: Final = frozenset(
     ("seq", "session_id", "session_seq", "prev", "policy", "timestamp", "event")
 )
 _POLICY_FIELDS: Final = frozenset(("id", "version", "digest"))
 _SHA256_HEX: Final = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP_RE: Final = re.compile(TIMESTAMP_PATTERN.removeprefix("^").removesuffix("$"))
 
 
 class PayloadFields(NamedTuple):
@@ -86,11 +87,18 @@ def plain_payload(payload: bytes) -> PayloadFields | None:
     event_type = event.get("type")
     if type(event_type) is not str or not event_type:
         return None
-    try:
-        parse_timestamp(timestamp)
-    except ValueError:
+    if not _plain_timestamp(timestamp):
         return None
     return PayloadFields(seq, session_id, session_seq, prev, event)
+
+
+# Verdicts already reached, so that the records of a log, which share a few policies and
+# whose timestamps share their second with their neighbours, do not repeat the same
+# checks. A key holds everything its verdict depends on, with exact types (so 3 and 3.0,
+# equal as dict keys, never share one); the sets are cleared when large.
+_KNOWN_POLICIES: Final[set[tuple[str, int, str]]] = set()
+_KNOWN_SECONDS: Final[set[str]] = set()  # "YYYY-MM-DDTHH:MM:SS" that exist
+_KNOWN_LIMIT: Final = 4096
 
 
 def _plain_policy(policy: object) -> bool:
@@ -98,11 +106,35 @@ def _plain_policy(policy: object) -> bool:
     if type(policy) is not dict or policy.keys() != _POLICY_FIELDS:
         return False
     policy_id, version, digest = policy["id"], policy["version"], policy["digest"]
-    return (
-        type(policy_id) is str
-        and bool(policy_id)
-        and type(version) is int
-        and version >= 1
-        and type(digest) is str
-        and _SHA256_HEX.fullmatch(digest) is not None
-    )
+    if type(policy_id) is not str or type(version) is not int or type(digest) is not str:
+        return False
+    key = (policy_id, version, digest)
+    if key in _KNOWN_POLICIES:
+        return True
+    valid = bool(policy_id) and version >= 1 and _SHA256_HEX.fullmatch(digest) is not None
+    if valid:
+        _remember(_KNOWN_POLICIES, key)
+    return valid
+
+
+def _plain_timestamp(timestamp: str) -> bool:
+    """Whether `parse_timestamp` accepts `timestamp`: its shape (a full match of the
+    pattern), and its date and time to the second existing, which is all the rest of the
+    text decides once the shape holds (six fraction digits and 'Z')."""
+    if not _TIMESTAMP_RE.fullmatch(timestamp):
+        return False
+    second = timestamp[:19]
+    if second in _KNOWN_SECONDS:
+        return True
+    try:
+        parse_timestamp(timestamp)
+    except ValueError:
+        return False
+    _remember(_KNOWN_SECONDS, second)
+    return True
+
+
+def _remember(known: set[Any], key: Any) -> None:
+    if len(known) >= _KNOWN_LIMIT:
+        known.clear()
+    known.add(key)

@@ -5,6 +5,7 @@ replaced by in-process checking when they cannot run."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -106,7 +107,7 @@ def test_fast_lines_give_check_line_outcomes(
         {key.public_key.keyid: key.public_key.raw}, summarise=False, leaves=True, tree=False
     )
     result = BlockChecker(config).check(bytes(line), 0)
-    lines = bytes(line).splitlines(keepends=True)
+    lines = io.BytesIO(bytes(line)).readlines()  # split at b'\n' only, as the file is read
     assert result.outcomes == [check_line(one, trusted) for one in lines]
     assert result.leaves == b"".join(leaf_hash(one.removesuffix(b"\n")) for one in lines)
 
@@ -331,3 +332,24 @@ def test_worker_entry_imports_nothing_heavy() -> None:
 def test_public_key_raw_round_trip_for_workers(key: SigningKey) -> None:
     # Workers get keys as raw bytes and rebuild them only for the general path.
     assert PublicKey(key.public_key.raw).keyid == key.public_key.keyid
+
+
+def test_remembered_policies_and_seconds_keep_exact_verdicts() -> None:
+    from audit.payload_fast import plain_payload
+
+    def payload(version: object, timestamp: str) -> bytes:
+        data = _payload(3, 0, {"type": "t"})
+        data["policy"]["version"] = version
+        data["timestamp"] = timestamp
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+    good = "2026-11-22T04:50:09.123456Z"
+    assert plain_payload(payload(3, good)) is not None  # now remembered
+    assert plain_payload(payload(3, good.replace("123456", "654321"))) is not None
+    # Equal as dict keys to the remembered (id, 3, digest), but not valid: the model decides.
+    assert plain_payload(payload(3.0, good)) is None
+    assert plain_payload(payload(True, good)) is None
+    assert plain_payload(payload(3, good + "\n")) is None
+    assert plain_payload(payload(3, good.replace(".123456", ".12345"))) is None
+    assert plain_payload(payload(3, "2026-02-30T04:50:09.123456Z")) is None
+    assert plain_payload(payload(3, "2026-02-30T04:50:09.123456Z")) is None  # not remembered
