@@ -43,6 +43,7 @@ from knowledge_base.minilm import PASSES_AT_ONCE
 from policies import Policy
 from server.config import Limits, ServerConfig
 from server.prefetch import EmbeddingPrefetcher
+from server.scenario_cache import ScenarioCache
 
 AUDIT_UNAVAILABLE = "audit_unavailable"
 DEFAULT_RETAINED_FINISHED = 1000
@@ -358,6 +359,7 @@ class LiveSessions:
         # Guards setting sessions up, and the knowledge bases they have opened, by name.
         self.setup_lock = threading.Lock()
         self.knowledge_bases: dict[str, KnowledgeBase] = {}
+        self.scenarios = ScenarioCache()
         self._retain_finished = retain_finished
         self._sessions: dict[str, LiveSession] = {}
         self._starting: dict[str, int] = {}

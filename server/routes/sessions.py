@@ -30,10 +30,10 @@ from engine.inputs import MAX_UTTERANCE_CHARS
 from engine.persona import ScriptedPersona
 from engine.practice import Conversation
 from engine.recording import AuditRecorder
-from engine.scenarios import Scenario, load_scenario
+from engine.scenarios import Scenario
 from engine.session import Knowledge
 from evaluators.findings import Scorecard
-from policies import DocumentError, load_policy, pack_path
+from policies import DocumentError, pack_path
 from server.auth import Principal, Role
 from server.config import Limits
 from server.errors import ApiError, error_body
@@ -45,6 +45,7 @@ from server.live import (
     TooManySessionsError,
 )
 from server.policy_registry import PolicyNotFoundError, StoredPolicy
+from server.scenario_cache import ScenarioCache
 from server.security import current_principal, require, service_state, socket_principal
 from server.state import ServiceState
 
@@ -148,7 +149,9 @@ def _published(state: ServiceState, policy_id: str, version: int | None) -> Stor
     return stored
 
 
-def _scenario(name: str, policy_id: str) -> tuple[Scenario, Path]:
+def _scenario(
+    scenarios: ScenarioCache, name: str, policy_id: str
+) -> tuple[Scenario, Path]:
     """The sample scenario `pack/file.yaml` and its folder; it must practise `policy_id`."""
     found = SCENARIO_NAME.match(name)
     if found is None:
@@ -161,10 +164,10 @@ def _scenario(name: str, policy_id: str) -> tuple[Scenario, Path]:
     if not path.is_file() or found["file"] == "policy.yaml":
         raise ApiError(404, "scenario_not_found", f"no scenario {name}")
     try:
-        scenario = load_scenario(path)
-        practised = load_policy(folder / scenario.policy).policy
+        loaded = scenarios.load(path)
     except DocumentError as error:
         raise ApiError(422, "invalid_scenario", str(error)) from None
+    scenario, practised = loaded.scenario, loaded.policy_id
     if practised != policy_id:
         raise ApiError(
             422,
@@ -208,7 +211,9 @@ def _start(state: ServiceState, principal: Principal, request: SessionRequest) -
     plan = hub.plans.plan(stored.digest, lambda: stored.policy, hub.embedder)
     policy = plan.policy
     scenario, folder = (
-        _scenario(request.scenario, stored.policy_id) if request.scenario else (None, None)
+        _scenario(hub.scenarios, request.scenario, stored.policy_id)
+        if request.scenario
+        else (None, None)
     )
     if scenario is not None and folder is not None:
         documents = [folder / name for name in scenario.documents]

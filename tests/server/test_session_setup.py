@@ -3,8 +3,10 @@ sessions, and no embedding of a learner's words written to disk."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ import knowledge_base
 from knowledge_base.embedding import CACHE_FILE
 from knowledge_base.embedding_cache import text_key
 from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
+from policies import DocumentError
+from server.scenario_cache import ScenarioCache
 from tests.server.conftest import bearer
 from tests.server.test_sessions import connect, event_type, publish, receive_until
 from tests.server.test_streaming import final
@@ -75,3 +79,26 @@ def test_what_a_learner_says_is_not_embedded_to_disk(
         with sqlite3.connect(cache) as db:
             keys_on_disk = {row[0] for row in db.execute("SELECT text_sha256 FROM embedding")}
         assert text_key(line) not in keys_on_disk
+
+
+def test_a_scenario_is_parsed_once_until_one_of_its_files_changes(tmp_path: Path) -> None:
+    from policies import pack_path
+
+    folder = tmp_path / "pack"
+    shutil.copytree(pack_path("pharma"), folder)
+    cache = ScenarioCache()
+    first = cache.load(folder / "gp_visit.yaml")
+    assert cache.load(folder / "gp_visit.yaml") is first
+    assert first.policy_id == "pharma-detailing-us"
+    policy = folder / first.scenario.policy
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace(
+            "pharma-detailing-us", "pharma-detailing-eu", 1
+        ),
+        encoding="utf-8",
+    )
+    assert cache.load(folder / "gp_visit.yaml").policy_id == "pharma-detailing-eu"
+    scenario = folder / "gp_visit.yaml"
+    scenario.write_text(scenario.read_text(encoding="utf-8") + "\nnot: [valid", encoding="utf-8")
+    with pytest.raises(DocumentError, match=r"gp_visit\.yaml"):
+        cache.load(scenario)
