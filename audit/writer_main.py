@@ -48,8 +48,7 @@ def serve(requests: Connection, replies: Connection) -> int:
             if batch:
                 outcomes = log.write_together([request for _, request in batch])
                 answer: list[TicketedOutcome] = [
-                    (ticket, outcome)
-                    for (ticket, _), outcome in zip(batch, outcomes, strict=True)
+                    (ticket, outcome) for (ticket, _), outcome in zip(batch, outcomes, strict=True)
                 ]
                 replies.send(answer)
     finally:

@@ -384,16 +384,24 @@ class Session:
         if self.state is not SessionState.active:
             raise SessionNotActiveError(f"session {self.session_id} is {self.state.value}")
 
+    def recording_failed(self, error: Exception) -> RecordingFailedError:
+        """Fail the session because `error` kept its events from being recorded (by this
+        session, or by a caller that wrote records it held back: `engine.held_recording`);
+        returns the error to raise."""
+        self.state = SessionState.failed
+        failure = RecordingFailedError(
+            f"session {self.session_id} stopped: audit record not durable ({error})"
+        )
+        failure.__cause__ = error
+        return failure
+
     def _emit(self, events: list[SessionEvent]) -> list[SessionEvent]:
         durable = [event for event in events if event.durable]
         if self._recorder is not None and durable:
             try:
                 self._recorder.record(self.session_id, self.policy_version, durable)
             except Exception as error:
-                self.state = SessionState.failed
-                raise RecordingFailedError(
-                    f"session {self.session_id} stopped: audit record not durable ({error})"
-                ) from error
+                raise self.recording_failed(error) from error
         if any(isinstance(event, SessionEnded) for event in events):
             self.state = SessionState.ended
         if self._notifier is not None:

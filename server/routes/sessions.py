@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from engine import InvalidUtteranceError, RecordingFailedError, Session, SessionNotActiveError
+from engine.held_recording import HoldingRecorder
 from engine.inputs import MAX_UTTERANCE_CHARS
 from engine.persona import ScriptedPersona
 from engine.practice import Conversation
@@ -220,10 +221,11 @@ def _start(state: ServiceState, principal: Principal, request: SessionRequest) -
         knowledge = _knowledge(state, scenario.knowledge_base or policy.knowledge_base, documents)
     else:
         knowledge = _knowledge(state, policy.knowledge_base, [])
+    recorder = HoldingRecorder(AuditRecorder(state.audit_log))
     session = Session(
         plan,
         learner=principal.subject,
-        recorder=AuditRecorder(state.audit_log),
+        recorder=recorder,
         scenario=scenario.scenario if scenario else None,
         knowledge=knowledge,
     )
@@ -238,6 +240,7 @@ def _start(state: ServiceState, principal: Principal, request: SessionRequest) -
         limits=state.config.limits,
         conversation=conversation,
         prefetcher=hub.prefetcher,
+        recorder=recorder,
     )
 
 
@@ -522,20 +525,24 @@ class SessionSocket:
         utterance_id = getattr(message, "utterance_id", None)
         if not live.active:
             raise _Rejected("session_ended", f"the session is {live.state.value}", utterance_id)
-        step: Callable[[], None]
+        # A partial is evaluated on this loop (`LiveSession.partial_on_loop`); a final or the
+        # end, which may wait for the model or the knowledge base, on a worker thread.
+        step: Callable[[], Awaitable[None]]
         if isinstance(message, PartialMessage):
-            step = partial(live.partial, message.utterance_id, message.revision, message.text)
+            step = partial(
+                live.partial_on_loop, message.utterance_id, message.revision, message.text
+            )
         elif isinstance(message, FinalMessage):
-            step = partial(live.final, message.utterance_id, message.text)
+            step = partial(run_in_threadpool, live.final, message.utterance_id, message.text)
         else:
-            step = live.end
+            step = partial(run_in_threadpool, live.end)
         if utterance_id is not None and not live.allow_utterance():
             limit = self._limits.utterances_per_second
             raise _Rejected(
                 "rate_limited", f"over {limit:g} utterances per second; slow down", utterance_id
             )
         try:
-            await run_in_threadpool(step)
+            await step()
         except InvalidUtteranceError as error:
             raise _Rejected("utterance_closed", str(error), utterance_id) from None
         except SessionNotActiveError as error:

@@ -92,9 +92,7 @@ def test_a_scenario_is_parsed_once_until_one_of_its_files_changes(tmp_path: Path
     assert first.policy_id == "pharma-detailing-us"
     policy = folder / first.scenario.policy
     policy.write_text(
-        policy.read_text(encoding="utf-8").replace(
-            "pharma-detailing-us", "pharma-detailing-eu", 1
-        ),
+        policy.read_text(encoding="utf-8").replace("pharma-detailing-us", "pharma-detailing-eu", 1),
         encoding="utf-8",
     )
     assert cache.load(folder / "gp_visit.yaml").policy_id == "pharma-detailing-eu"

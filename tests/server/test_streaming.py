@@ -243,6 +243,45 @@ def test_when_the_audit_log_cannot_record_the_session_fails_closed(
         assert refused.json()["error"]["code"] == "audit_unavailable"
 
 
+def test_a_flag_on_a_partial_the_audit_log_cannot_record_is_never_shown(
+    tmp_path: Path, database: str | None
+) -> None:
+    # Partials are evaluated on the event loop and their records written from a thread
+    # (LiveSession.partial_on_loop): a failed write must fail the session just as closed.
+    config = ServerConfig(tmp_path / "home", database_url=database, audit_writer="in-process")
+    app = create_app(config)
+    publish(app)
+    learner = service(app).keys.create(Role.learner, "learner-1")[1]
+    with TestClient(app) as client:
+        session_id = start(client, learner)["session_id"]
+        with connect(client, session_id, learner) as socket:
+            socket.send_json(partial("u1", 0, "I can offer"))
+            seen = receive_until(socket, event_type("utterance.partial"))
+            service(app).audit_store.close()
+            socket.send_json(partial("u1", 1, "I can offer guaranteed returns today"))
+            error = socket.receive_json()
+            assert error["type"] == "error" and error["error"]["code"] == "audit_unavailable"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                socket.receive_json()
+            assert closed.value.code == 1011
+        assert types(seen) == ["session.started", "utterance.partial"]
+        summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(learner)).json()
+        assert summary["state"] == "failed" and summary["last_seq"] == 2
+
+
+def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded(
+    client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
+) -> None:
+    with connect(client, session_id, keys["learner"]) as socket:
+        receive_until(socket, event_type("session.started"))
+        socket.send_json(partial("u1", 0, "I can offer guaranteed returns today"))
+        shown = receive_until(socket, event_type("flag.raised"))
+        # By the time the client sees the flag, the audit log holds it.
+        recorded = [e for e in recorded_events(app, session_id) if e["type"] == "flag.raised"]
+        assert [e["finding"]["rule_id"] for e in recorded] == ["no-guarantees"]
+        assert recorded[0]["finding"]["finding_id"] == shown[-1]["event"]["finding"]["finding_id"]
+
+
 def test_a_killed_audit_writer_is_replaced_and_the_session_goes_on_recorded(
     client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
 ) -> None:
