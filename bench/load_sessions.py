@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.machine import machine, percentile
+from bench.machine import machine, percentile, reference_work_ms
 from engine.transcripts import load_transcript
 from policies import pack_path
 from server.auth import ApiKeyStore, Role
@@ -322,6 +322,7 @@ def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[s
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
         keys = _prepare(root, sessions)
+        host_ms = reference_work_ms()
         port = _free_port()
         server = _serve(root, port, audit_writer)
         try:
@@ -341,6 +342,7 @@ def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[s
         )
     return {
         "sessions": sessions,
+        "reference_work_ms": host_ms,
         "audit_writer": audit_writer,
         "arrival": arrival,
         "pace": pace,
@@ -425,17 +427,21 @@ def main() -> None:
         "Audit writer `process`: a child process of the server signs and commits the records "
         "(the default); `in-process`: the sessions' threads do. Server CPU includes the "
         "child's. Client loop lag: how late the load client's own event loop woke from a "
-        "10 ms sleep (p99); the client shares the 2 cores, and flag latencies include it.",
+        "10 ms sleep (p99); the client shares the 2 cores, and flag latencies include it. "
+        "Host ms: a fixed piece of pure-Python work timed just before the run "
+        "(`bench.machine.reference_work_ms`); this virtual machine's speed drifts, and a "
+        "higher figure means a slower host.",
         "",
-        "| arrival | pace | sessions | audit writer | flags | flag p50 ms | p99 ms | max ms "
-        "| p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
+        "| arrival | pace | sessions | host ms | audit writer | flags | flag p50 ms | p99 ms "
+        "| max ms | p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
         "| client CPU % | client loop lag p99 ms | records written | durable events received |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency, start = run["flag_latency_ms"], run["session_start_ms"]
         lines.append(
-            f"| {run['arrival']} | {run['pace']} | {run['sessions']} | {run['audit_writer']} | "
+            f"| {run['arrival']} | {run['pace']} | {run['sessions']} | "
+            f"{run['reference_work_ms']} | {run['audit_writer']} | "
             f"{run['flags']} | "
             f"{latency['p50']} | "
             f"{latency['p99']} | {latency['max']} | {_by_trigger(run)} | "

@@ -28,3 +28,24 @@ def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def reference_work_ms() -> float:
+    """Milliseconds a fixed piece of pure-Python work takes now (best of five).
+
+    The virtual machines these benchmarks run on change speed from hour to hour (a
+    libsodium verification took 62 us at one moment and 122 us two hours later), so a
+    figure is reported with this beside it, measured just before, to tell a slower host from
+    slower code."""
+    import json
+    import time
+
+    document = {"session": "s", "words": [f"word{n}" for n in range(200)], "seq": 1}
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(500):
+            json.loads(json.dumps(document))
+            sum(n * n for n in range(200))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
