@@ -106,9 +106,7 @@ class AuditLog:
         part fails (invalid event, bad outbox request, unwritable or locked database, closed
         store); nothing of the batch is written then, neither records nor messages.
         """
-        if not events:
-            if outbox:
-                raise AuditWriteError("outbox messages need records to announce; none given")
+        if nothing_to_append(events, outbox):
             return []
         return self._commits.submit(AppendRequest(session_id, policy, events, outbox, content))
 
@@ -209,6 +207,16 @@ class AuditLog:
             session_seq += 1
             prev = digest
         return rows
+
+
+def nothing_to_append(events: Sequence[object], outbox: Sequence[OutboxRequest]) -> bool:
+    """True for an append without events, which writes nothing; raises `AuditWriteError`
+    if it still asks for outbox messages, which would announce no record."""
+    if events:
+        return False
+    if outbox:
+        raise AuditWriteError("outbox messages need records to announce; none given")
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from audit.content_log import ContentChange
 from audit.errors import AuditWriteError
 from audit.issuer import DEFAULT_CHECKPOINT_EVERY, DEFAULT_ORIGIN
 from audit.keys import SigningKey
-from audit.log import AppendedRecord, AppendRequest
+from audit.log import AppendedRecord, AppendRequest, nothing_to_append
 from audit.outbox import OutboxRequest
 from audit.records import PolicyRef
 from audit.writer_protocol import (
@@ -123,9 +123,7 @@ class AuditWriterProcess:
         content: ContentChange | None = None,
     ) -> list[AppendedRecord]:
         """As `AuditLog.append`: durable when this returns, else `AuditWriteError`."""
-        if not events:
-            if outbox:
-                raise AuditWriteError("outbox messages need records to announce; none given")
+        if nothing_to_append(events, outbox):
             return []
         request = AppendRequest(session_id, policy, list(events), list(outbox), content)
         waiter = _Waiter()

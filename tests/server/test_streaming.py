@@ -205,15 +205,19 @@ def test_utterances_beyond_the_rate_limit_are_refused(
             assert types(receive_until(socket, event_type("session.ended")))[-1] == "session.ended"
 
 
-def test_when_the_audit_log_cannot_record_the_session_fails_closed(
-    tmp_path: Path, database: str | None
-) -> None:
-    # The sessions' own threads write (no writer process), so closing the store they write
-    # to makes the next append fail.
+def app_writing_in_process(tmp_path: Path, database: str | None) -> tuple[FastAPI, str]:
+    """A service whose sessions' own threads write the audit log (no writer process), so
+    closing the store they write to makes the next append fail; and a learner's key."""
     config = ServerConfig(tmp_path / "home", database_url=database, audit_writer="in-process")
     app = create_app(config)
     publish(app)
-    learner = service(app).keys.create(Role.learner, "learner-1")[1]
+    return app, service(app).keys.create(Role.learner, "learner-1")[1]
+
+
+def test_when_the_audit_log_cannot_record_the_session_fails_closed(
+    tmp_path: Path, database: str | None
+) -> None:
+    app, learner = app_writing_in_process(tmp_path, database)
     with TestClient(app) as client:
         session_id = start(client, learner)["session_id"]
         with connect(client, session_id, learner) as socket:
@@ -248,10 +252,7 @@ def test_a_flag_on_a_partial_the_audit_log_cannot_record_is_never_shown(
 ) -> None:
     # Partials are evaluated on the event loop and their records written from a thread
     # (LiveSession.partial_on_loop): a failed write must fail the session just as closed.
-    config = ServerConfig(tmp_path / "home", database_url=database, audit_writer="in-process")
-    app = create_app(config)
-    publish(app)
-    learner = service(app).keys.create(Role.learner, "learner-1")[1]
+    app, learner = app_writing_in_process(tmp_path, database)
     with TestClient(app) as client:
         session_id = start(client, learner)["session_id"]
         with connect(client, session_id, learner) as socket:
