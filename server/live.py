@@ -292,8 +292,9 @@ class LiveSession:
         try:
             held.write()
         except Exception as error:
-            self._fail_closed()
-            raise self.session.recording_failed(error) from error
+            failure = self.session.recording_failed(error)  # the session is failed first,
+            self._fail_closed()  # then its clients are told, as on the thread path
+            raise failure from error
 
     def _offer_prefetch(self, text: str) -> None:
         # Offered before the partial is evaluated, so the embedding starts as early as it can
