@@ -205,6 +205,15 @@ def test_utterances_beyond_the_rate_limit_are_refused(
             assert types(receive_until(socket, event_type("session.ended")))[-1] == "session.ended"
 
 
+def assert_failed_closed(socket: Any) -> None:
+    """The next frame is the audit_unavailable error, then the socket closes with 1011."""
+    error = socket.receive_json()
+    assert error["type"] == "error" and error["error"]["code"] == "audit_unavailable"
+    with pytest.raises(WebSocketDisconnect) as closed:
+        socket.receive_json()
+    assert closed.value.code == 1011
+
+
 def app_writing_in_process(tmp_path: Path, database: str | None) -> tuple[FastAPI, str]:
     """A service whose sessions' own threads write the audit log (no writer process), so
     closing the store they write to makes the next append fail; and a learner's key."""
@@ -225,11 +234,7 @@ def test_when_the_audit_log_cannot_record_the_session_fails_closed(
             seen = receive_until(socket, event_type("utterance.partial"))
             service(app).audit_store.close()
             socket.send_json(final("u1", "Hello there"))
-            error = socket.receive_json()
-            assert error["type"] == "error" and error["error"]["code"] == "audit_unavailable"
-            with pytest.raises(WebSocketDisconnect) as closed:
-                socket.receive_json()
-            assert closed.value.code == 1011
+            assert_failed_closed(socket)
         # Nothing of the unrecorded line was shown; the session accepts no more input.
         assert types(seen) == ["session.started", "utterance.partial"]
         summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(learner)).json()
@@ -260,11 +265,7 @@ def test_a_flag_on_a_partial_the_audit_log_cannot_record_is_never_shown(
             seen = receive_until(socket, event_type("utterance.partial"))
             service(app).audit_store.close()
             socket.send_json(partial("u1", 1, "I can offer guaranteed returns today"))
-            error = socket.receive_json()
-            assert error["type"] == "error" and error["error"]["code"] == "audit_unavailable"
-            with pytest.raises(WebSocketDisconnect) as closed:
-                socket.receive_json()
-            assert closed.value.code == 1011
+            assert_failed_closed(socket)
         assert types(seen) == ["session.started", "utterance.partial"]
         summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(learner)).json()
         assert summary["state"] == "failed" and summary["last_seq"] == 2
