@@ -17,8 +17,8 @@ P and S are accepted only when decoding succeeds and re-encoding gives them back
 (`audit.b64.decode_canonical`), so they consist of base64 characters (printable, no
 quote or backslash); K is a trusted key id (hex). Such a line is therefore what
 `plain_envelope` matches, the payload type is the expected one, and the single signature
-is checked by libsodium (`crypto_sign_open`, as `PublicKey.verify` does) over the same PAE
-bytes. The payload goes
+is checked over the same PAE bytes with libsodium's verdict (`audit.ed25519_fast`, which
+asks ed25519-dalek first where the two provably agree). The payload goes
 through `plain_payload` as in `check_line`; content facts are computed by `content_facts`
 unless the record cannot hold a sealed reference (its payload has no backslash, so every
 JSON string is spelt literally, and no ``$``, so no ``"$content"`` key) and is not an
@@ -31,7 +31,7 @@ session the first and last record's chain fields. The main process checks only w
 the block joins what came before (`audit.chain.ChainChecker.feed_run`). Any other block
 comes back line by line, as `check_line` outcomes.
 
-This module imports only what the fast path needs (libsodium's binding, pydantic-core's
+This module imports only what the fast path needs (the Ed25519 bindings, pydantic-core's
 JSON parser); the general check is imported on first use.
 """
 
@@ -41,10 +41,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from nacl.bindings import crypto_sign_open
-from nacl.exceptions import BadSignatureError
-
 from audit.b64 import decode_canonical
+from audit.ed25519_fast import Verifier, key_verifier
 from audit.merkle_blocks import Node, aligned_nodes
 from audit.payload_fast import plain_payload
 from audit.verify_facts import LineFailure, LineOutcome, RecordFacts
@@ -109,7 +107,9 @@ class BlockChecker:
 
     def __init__(self, config: BlockConfig) -> None:
         self.config = config
-        self._raw_keys = {keyid.encode("ascii"): raw for keyid, raw in config.keys.items()}
+        self._verifiers: dict[bytes, Verifier] = {
+            keyid.encode("ascii"): key_verifier(raw) for keyid, raw in config.keys.items()
+        }
         self._trusted: dict[str, PublicKey] | None = None
 
     def check(self, blob: bytes, first: int) -> BlockResult:
@@ -163,8 +163,8 @@ class BlockChecker:
         key_end = body.find(b'"', key_start)
         if key_end < 0:
             return None
-        key = self._raw_keys.get(body[key_start:key_end])
-        if key is None or not body.startswith(_SIG, key_end):
+        verify = self._verifiers.get(body[key_start:key_end])
+        if verify is None or not body.startswith(_SIG, key_end):
             return None
         sig_start = key_end + len(_SIG)
         sig_end = body.find(b'"', sig_start)
@@ -174,9 +174,7 @@ class BlockChecker:
         signature = decode_canonical(body[sig_start:sig_end])
         if payload is None or signature is None or len(signature) != _SIGNATURE_BYTES:
             return None
-        try:
-            crypto_sign_open(b"%b%b%d %b" % (signature, _PAE_HEAD, len(payload), payload), key)
-        except BadSignatureError:
+        if not verify(signature, b"%b%d %b" % (_PAE_HEAD, len(payload), payload)):
             return None
         fields = plain_payload(payload)
         if fields is None:
