@@ -93,6 +93,13 @@ class CleanRun(NamedTuple):
     content: tuple[tuple[int, str, ContentFacts], ...]  # (offset, session, facts) where any
 
 
+class _SignedLine(NamedTuple):
+    verify: Verifier  # for the line's key
+    signature: bytes
+    message: bytes  # the PAE bytes the signature covers
+    payload: bytes
+
+
 class BlockResult(NamedTuple):
     lines: int
     leaves: bytes  # 32 bytes per line if asked for, else empty
@@ -118,12 +125,19 @@ class BlockChecker:
         config = self.config
         bodies = blob.split(b"\n")
         unterminated = bodies.pop()  # b"" when the blob ends with a newline
-        fast = self._fast
+        # Three passes rather than one per line: the signature checks then run back to
+        # back, and Ed25519's tables stay in the CPU's caches between them.
+        parsed = [self._signed_line(body) for body in bodies]
+        verified = [
+            line is not None and line.verify(line.signature, line.message) for line in parsed
+        ]
+        facts = self._facts
+        general = self._general
         outcomes: list[LineOutcome] = []
         append = outcomes.append
-        for body in bodies:
-            facts = fast(body)
-            append(facts if facts is not None else self._general(body + b"\n"))
+        for body, line, valid in zip(bodies, parsed, verified, strict=True):
+            found = facts(body, line.payload) if valid and line is not None else None
+            append(found if found is not None else general(body + b"\n"))
         if unterminated:
             append(self._general(unterminated))
             bodies.append(unterminated)
@@ -151,9 +165,9 @@ class BlockChecker:
             outcomes=None if clean is not None else outcomes,
         )
 
-    def _fast(self, body: bytes) -> RecordFacts | None:
-        """`check_line`'s facts for a valid line of the usual layout; None for "ask
-        `check_line`" (another layout, or any check failing)."""
+    def _signed_line(self, body: bytes) -> _SignedLine | None:
+        """A line of the usual layout taken apart for its signature check; None for "ask
+        `check_line`" (another layout, or base64 that is not canonical)."""
         if not body.startswith(_PREFIX):
             return None
         end = body.find(b'"', len(_PREFIX))
@@ -174,8 +188,12 @@ class BlockChecker:
         signature = decode_canonical(body[sig_start:sig_end])
         if payload is None or signature is None or len(signature) != _SIGNATURE_BYTES:
             return None
-        if not verify(signature, b"%b%d %b" % (_PAE_HEAD, len(payload), payload)):
-            return None
+        message = b"%b%d %b" % (_PAE_HEAD, len(payload), payload)
+        return _SignedLine(verify, signature, message, payload)
+
+    def _facts(self, body: bytes, payload: bytes) -> RecordFacts | None:
+        """`check_line`'s facts for a line of the usual layout whose signature holds;
+        None for "ask `check_line`"."""
         fields = plain_payload(payload)
         if fields is None:
             return None
