@@ -73,6 +73,10 @@ class ContentChecker:
         self._erasing: dict[int, frozenset[str]] = {}  # seq of content.erased -> commitments
         self._seqs: set[int] = set()  # every verified record of the bundle
 
+    def note_plain(self, seqs: range) -> None:
+        """Take the verified records `seqs`, none of which has content facts."""
+        self._seqs.update(seqs)
+
     def note(self, seq: int, session_id: str, facts: ContentFacts | None) -> None:
         """Take the facts of the verified record `seq` of `session_id`."""
         self._seqs.add(seq)

@@ -412,15 +412,13 @@ class _Verification:
     def _note_run(self, run: CleanRun, count: int) -> None:
         """`ContentChecker.note` for each record of a clean block, in order (the session
         id matters only for a record with content facts, which the run lists)."""
-        note = self.content.note
+        content = self.content
         seq, end = run.first_seq, run.first_seq + count
         for offset, session_id, facts in run.content:
-            for plain in range(seq, run.first_seq + offset):
-                note(plain, "", None)
-            note(run.first_seq + offset, session_id, facts)
+            content.note_plain(range(seq, run.first_seq + offset))
+            content.note(run.first_seq + offset, session_id, facts)
             seq = run.first_seq + offset + 1
-        for plain in range(seq, end):
-            note(plain, "", None)
+        content.note_plain(range(seq, end))
 
     def _checked(
         self, blocks: Iterator[tuple[int, bytes]], config: BlockConfig
