@@ -8,6 +8,7 @@ import gc
 import uvicorn
 from fastapi import FastAPI
 
+from evaluators import behaviours
 from server.state import ServiceState
 
 # Young-generation size before a collection: CPython's default (700) makes a busy server
@@ -26,6 +27,7 @@ def prepare_for_traffic(app: FastAPI) -> None:
     """
     state: ServiceState = app.state.service
     state.live.embedder().embed(["warm-up"])
+    behaviours.prepare()
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, 20, 20)

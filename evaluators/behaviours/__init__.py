@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from evaluators.behaviours.closed_question import detect_closed_questions
-from evaluators.behaviours.disrespect import detect_disrespect
+from evaluators.behaviours.disrespect import MAY_OFFEND, detect_disrespect
 from evaluators.behaviours.hit import BehaviourHit, Detector
 from evaluators.behaviours.impact_naming import detect_impact_naming
 from evaluators.behaviours.next_steps import detect_next_steps
@@ -62,4 +62,10 @@ def detect(name: str, text: str, previous: str | None = None) -> list[BehaviourH
     return detector(text, previous)
 
 
-__all__ = ["DETECTORS", "BehaviourHit", "Detector", "UnknownDetectorError", "detect"]
+def prepare() -> None:
+    """Compile now what the detectors would compile on first use (a server calls this before
+    it takes traffic, so that no learner's first word waits for it)."""
+    MAY_OFFEND.compile()
+
+
+__all__ = ["DETECTORS", "BehaviourHit", "Detector", "UnknownDetectorError", "detect", "prepare"]

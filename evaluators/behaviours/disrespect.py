@@ -32,6 +32,7 @@ from evaluators.behaviours.offensive_words import (
     PROFANITY,
     SLURS,
 )
+from evaluators.behaviours.prefilter import RegexPrefilter
 from evaluators.behaviours.text import inside, normalise, quotations
 
 NAME = "disrespect"
@@ -126,6 +127,9 @@ _SELF = re.compile(
     re.IGNORECASE,
 )
 
+# Partial transcripts run this detector on every word, and almost always nothing can match.
+MAY_OFFEND = RegexPrefilter((_PHRASE, _AIMED, _INSULT_NOUN, _PROFANITY, _SLUR))
+
 
 def _candidates(text: str) -> Iterator[tuple[int, int, str, bool]]:
     """(start, end, why, always) for every cue; `always` cues ignore quotes and negation."""
@@ -150,6 +154,8 @@ def _candidates(text: str) -> Iterator[tuple[int, int, str, bool]]:
 def detect_disrespect(text: str, previous: str | None = None) -> list[BehaviourHit]:
     """One hit per offending expression (overlapping cues merged); span = offending words."""
     normalised = normalise(text)
+    if not MAY_OFFEND.may_match(normalised):
+        return []
     quoted = quotations(normalised)
     accepted: list[tuple[int, int, str]] = []
     for start, end, why, always in sorted(_candidates(normalised), key=lambda c: (c[0], -c[1])):
