@@ -178,42 +178,40 @@ def test_mutated_signatures_get_libsodiums_verdict(
     assert_libsodium_verdict(public_key(seed), signature, mutated_message)
 
 
+@pytest.fixture
+def libsodium_calls(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The signed messages libsodium is asked about from here on."""
+    calls: list[bytes] = []
+    real_open = ed25519_fast.crypto_sign_open
+
+    def counting_open(signed: bytes, key: bytes) -> bytes:
+        calls.append(signed)
+        return real_open(signed, key)
+
+    monkeypatch.setattr(ed25519_fast, "crypto_sign_open", counting_open)
+    return calls
+
+
 def test_dalek_alone_accepts_honest_signatures_and_libsodium_judges_refusals(
-    monkeypatch: pytest.MonkeyPatch,
+    libsodium_calls: list[bytes],
 ) -> None:
     pytest.importorskip("solders")
     seed = os.urandom(32)
-    public = public_key(seed)
     signature = honest_signature(seed, 99, b"record")
-    calls: list[bytes] = []
-    real_open = ed25519_fast.crypto_sign_open
-
-    def counting_open(signed: bytes, key: bytes) -> bytes:
-        calls.append(signed)
-        return real_open(signed, key)
-
-    monkeypatch.setattr(ed25519_fast, "crypto_sign_open", counting_open)
-    verify = key_verifier(public)
+    verify = key_verifier(public_key(seed))
     assert verify(signature, b"record")
-    assert calls == []
+    assert libsodium_calls == []
     assert not verify(signature, b"recorD")
-    assert len(calls) == 1
+    assert len(libsodium_calls) == 1
 
 
-def test_without_solders_every_verdict_is_libsodiums(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_solders_every_verdict_is_libsodiums(
+    monkeypatch: pytest.MonkeyPatch, libsodium_calls: list[bytes]
+) -> None:
     monkeypatch.setitem(sys.modules, "solders.signature", None)
     seed = os.urandom(32)
-    public = public_key(seed)
     signature = honest_signature(seed, 5, b"record")
-    calls: list[bytes] = []
-    real_open = ed25519_fast.crypto_sign_open
-
-    def counting_open(signed: bytes, key: bytes) -> bytes:
-        calls.append(signed)
-        return real_open(signed, key)
-
-    monkeypatch.setattr(ed25519_fast, "crypto_sign_open", counting_open)
-    verify = key_verifier(public)
+    verify = key_verifier(public_key(seed))
     assert verify(signature, b"record")
     assert not verify(signature, b"Record")
-    assert len(calls) == 2
+    assert len(libsodium_calls) == 2
