@@ -8,7 +8,8 @@ which the service also needs (for bundle manifests and its well-known checkpoint
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from concurrent.futures import Future
+from typing import Any, Protocol, runtime_checkable
 
 from audit.content_log import ContentChange
 from audit.keys import SigningKey
@@ -35,3 +36,21 @@ class AuditAppender(Protocol):
         outbox: Sequence[OutboxRequest] = (),
         content: ContentChange | None = None,
     ) -> list[AppendedRecord]: ...
+
+
+@runtime_checkable
+class AuditSubmitter(AuditAppender, Protocol):
+    """An appender that can also take an append without blocking the caller (an event
+    loop) while it is `running`: the future settles as `append` would return or raise."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def submit(
+        self,
+        session_id: str,
+        policy: PolicyRef,
+        events: Sequence[Mapping[str, Any]],
+        outbox: Sequence[OutboxRequest] = (),
+        content: ContentChange | None = None,
+    ) -> Future[list[AppendedRecord]]: ...

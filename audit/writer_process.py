@@ -16,6 +16,7 @@ which continues the log from what the store holds.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import queue
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, InvalidStateError
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Final
@@ -51,16 +53,13 @@ RESTART_BACKOFF_SECONDS: Final = 2.0
 MAX_SENT_AT_ONCE: Final = 256
 
 
-class _Waiter:
-    __slots__ = ("done", "outcome")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.outcome: Outcome | None = None
-
-    def settle(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        self.done.set()
+def _settle(waiter: Future[list[AppendedRecord]], outcome: Outcome) -> None:
+    # A waiter its caller cancelled (an event loop that stopped waiting) takes nothing.
+    with contextlib.suppress(InvalidStateError):
+        if isinstance(outcome, Exception):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 class AuditWriterProcess:
@@ -83,7 +82,7 @@ class AuditWriterProcess:
         self._key = SigningKey.load_or_create(key_path)
         self._settings = WriterSettings(location, key_path, origin, checkpoint_every)
         self._lock = threading.Lock()
-        self._waiting: dict[Ticket, _Waiter] = {}
+        self._waiting: dict[Ticket, Future[list[AppendedRecord]]] = {}
         self._tickets = itertools.count()
         self._broken: str | None = None
         self._closed = False
@@ -110,6 +109,12 @@ class AuditWriterProcess:
         return self._broken is None
 
     @property
+    def running(self) -> bool:
+        """Whether an append now goes straight to a child that is ready (none has to be
+        started first, which `submit` would wait for)."""
+        return self._started and self._broken is None
+
+    @property
     def pid(self) -> int:
         """The current child's process id (to watch it, or for a test to stop it)."""
         return self._child.process.pid
@@ -123,10 +128,26 @@ class AuditWriterProcess:
         content: ContentChange | None = None,
     ) -> list[AppendedRecord]:
         """As `AuditLog.append`: durable when this returns, else `AuditWriteError`."""
+        return self.submit(session_id, policy, events, outbox, content).result()
+
+    def submit(
+        self,
+        session_id: str,
+        policy: PolicyRef,
+        events: Sequence[Mapping[str, Any]],
+        outbox: Sequence[OutboxRequest] = (),
+        content: ContentChange | None = None,
+    ) -> Future[list[AppendedRecord]]:
+        """`append` without the wait: the future holds what `append` would return or
+        raise, once the child has answered. An event loop awaits it (`asyncio.wrap_future`)
+        with no thread of its own blocked meanwhile. Raises `AuditWriteError` at once if no
+        child can take the request. Blocks only where `append` would start a child first,
+        which a caller that must not block avoids by checking `running`."""
+        waiter: Future[list[AppendedRecord]] = Future()
         if nothing_to_append(events, outbox):
-            return []
+            waiter.set_result([])
+            return waiter
         request = AppendRequest(session_id, policy, list(events), list(outbox), content)
-        waiter = _Waiter()
         # Nothing here blocks while holding the lock: a thread that did (on a pipe write)
         # had to win the GIL back before releasing it, and every append queued behind it.
         with self._lock:
@@ -135,12 +156,7 @@ class AuditWriterProcess:
             self._waiting[ticket] = waiter
             child = self._child
         child.outgoing.put((ticket, request))
-        waiter.done.wait()
-        outcome = waiter.outcome
-        if isinstance(outcome, Exception):
-            raise outcome
-        assert outcome is not None  # a settled waiter holds its outcome
-        return outcome
+        return waiter
 
     def close(self) -> None:
         """Let the child write what it was given, then stop it; later appends raise."""
@@ -183,7 +199,7 @@ class AuditWriterProcess:
                 for ticket, outcome in answer:
                     waiter = self._waiting.pop(ticket, None)
                     if waiter is not None:
-                        waiter.settle(outcome)
+                        _settle(waiter, outcome)
         except (EOFError, OSError) as exc:
             self._fail_waiting(exc, process)
 
@@ -199,11 +215,12 @@ class AuditWriterProcess:
                 self._broken = f"the audit writer process {why}: no audit record can be written"
             waiting, self._waiting = self._waiting, {}
         for waiter in waiting.values():
-            waiter.settle(
+            _settle(
+                waiter,
                 AuditWriteError(
                     f"audit records were not confirmed: the audit writer process {why} "
                     f"({type(cause).__name__}) before it answered, so the session stops"
-                )
+                ),
             )
 
 

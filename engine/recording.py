@@ -14,12 +14,14 @@ masked before this point, so it reaches neither the record nor the content store
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Any, Final
 
 from audit import OutboxRequest, PolicyRef
-from audit.appender import AuditAppender
+from audit.appender import AuditAppender, AuditSubmitter
 from audit.content import ANY_ITEM, FieldPath, SealedText, seal_fields
 from audit.content_log import ContentChange
+from audit.log import AppendedRecord
 from engine.events import EscalationTriggered, PolicyVersion, SessionEvent, event_to_json
 
 #: Where each event type carries words the learner spoke: the utterance itself, and the
@@ -65,6 +67,21 @@ class AuditRecorder:
     def record(
         self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
     ) -> None:
+        self._log.append(*self._append_arguments(session_id, policy, events))
+
+    def submit(
+        self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
+    ) -> Future[list[AppendedRecord]] | None:
+        """`record` without waiting, if the log takes appends so (`AuditSubmitter`); the
+        future settles once the records are durable or could not be written. None: the
+        log cannot now, and `record` must be called (from a thread, where it may block)."""
+        if not isinstance(self._log, AuditSubmitter) or not self._log.running:
+            return None
+        return self._log.submit(*self._append_arguments(session_id, policy, events))
+
+    def _append_arguments(
+        self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
+    ) -> tuple[str, PolicyRef, list[dict[str, Any]], list[OutboxRequest], ContentChange | None]:
         reference = PolicyRef(id=policy.id, version=policy.version, digest=policy.digest)
         recorded = [event_to_json(event) for event in events]
         sealed: list[SealedText] = []
@@ -76,12 +93,12 @@ class AuditRecorder:
                 if paths:
                     recorded[index], found = seal_fields(event, paths)
                     sealed += found
-        self._log.append(
+        return (
             session_id,
             reference,
             recorded,
-            outbox=escalation_messages(events),
-            content=ContentChange(sealed=tuple(sealed)) if sealed else None,
+            escalation_messages(events),
+            ContentChange(sealed=tuple(sealed)) if sealed else None,
         )
 
 

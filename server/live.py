@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -261,8 +262,8 @@ class LiveSession:
         self._drive(self._partial_step(utterance_id, revision, text))
 
     async def partial_on_loop(self, utterance_id: str, revision: int, text: str) -> None:
-        """`partial`, evaluated on the calling event loop; only the audit records of what it
-        raised, if any, are written from a worker thread.
+        """`partial`, evaluated on the calling event loop; the audit records of what it
+        raised, if any, are awaited there too (`_write_held_from_loop`).
 
         Evaluating a partial is lexical matching, about a millisecond. Sent to a worker
         thread and back, a partial waited for the GIL twice, 24 and 16 ms at p99 with 200
@@ -282,19 +283,38 @@ class LiveSession:
             # if the client goes away meanwhile (the audit log and the stream agree).
             with anyio.CancelScope(shield=True):
                 if held:
-                    await run_in_threadpool(self._write_held, held)
+                    await self._write_held_from_loop(held)
                 for event in events:
                     self.messages.append(event)
         finally:
             self._lock.release()
 
+    async def _write_held_from_loop(self, held: HeldRecords) -> None:
+        """Await the held records' write: handed straight to a log that takes appends
+        without blocking (the writer process: no thread between this loop and its reply),
+        else written from a worker thread."""
+        try:
+            submitted = held.submit()
+        except Exception as error:
+            self._recording_failed(error)
+        if submitted is None:
+            await run_in_threadpool(self._write_held, held)
+            return
+        try:
+            await asyncio.wrap_future(submitted)
+        except Exception as error:
+            self._recording_failed(error)
+
     def _write_held(self, held: HeldRecords) -> None:
         try:
             held.write()
         except Exception as error:
-            failure = self.session.recording_failed(error)  # the session is failed first,
-            self._fail_closed()  # then its clients are told, as on the thread path
-            raise failure from error
+            self._recording_failed(error)
+
+    def _recording_failed(self, error: Exception) -> NoReturn:
+        failure = self.session.recording_failed(error)  # the session is failed first,
+        self._fail_closed()  # then its clients are told, as on the thread path
+        raise failure from error
 
     def _offer_prefetch(self, text: str) -> None:
         # Offered before the partial is evaluated, so the embedding starts as early as it can

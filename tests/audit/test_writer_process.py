@@ -5,6 +5,7 @@ Tests taking `record_store_factory` run on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -95,6 +96,29 @@ def test_a_killed_writer_fails_waiting_appends_then_a_new_one_continues_the_log(
     assert continued[0].session_seq == store.head() - 1  # one session, gap-free
     summary = export_bundle(store, writer.key, tmp_path / "bundle", writer.origin)
     assert verify_bundle(summary.path).ok
+
+
+def test_a_submitted_append_settles_once_durable_and_an_event_loop_can_await_it(
+    writer: AuditWriterProcess, record_store_factory: StoreFactory
+) -> None:
+    async def from_a_loop() -> list[int]:
+        futures = [writer.submit(f"s{n}", POLICY, [event(n), event(n + 10)]) for n in range(5)]
+        done = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        return [record.session_seq for records in done for record in records]
+
+    assert asyncio.run(from_a_loop()) == [0, 1] * 5
+    assert record_store_factory().head() == 10  # durable: the store holds them all
+    assert writer.submit("s", POLICY, []).result(timeout=0) == []  # nothing to write
+
+
+def test_a_submitted_append_fails_when_the_child_dies(writer: AuditWriterProcess) -> None:
+    writer.append("s", POLICY, [event(0)])
+    os.kill(writer.pid, signal.SIGKILL)
+    with pytest.raises(AuditWriteError, match="audit writer process"):
+        # Refused at once (the child is known dead), or failed when its reader sees it go.
+        for turn in range(1, 50):
+            writer.submit("s", POLICY, [event(turn)]).result(timeout=30)
+            time.sleep(0.01)
 
 
 def test_after_close_appends_raise_and_the_child_has_exited(

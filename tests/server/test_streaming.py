@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,49 @@ def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded(
         recorded = [e for e in recorded_events(app, session_id) if e["type"] == "flag.raised"]
         assert [e["finding"]["rule_id"] for e in recorded] == ["no-guarantees"]
         assert recorded[0]["finding"]["finding_id"] == shown[-1]["event"]["finding"]["finding_id"]
+
+
+def test_a_flagged_partial_awaits_the_writer_process_from_the_loop(
+    client: TestClient,
+    app: FastAPI,
+    keys: dict[str, str],
+    session_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = service(app).audit_log
+    assert isinstance(writer, AuditWriterProcess)
+    submitted_from: list[str] = []
+    submit = writer.submit
+
+    def watched_submit(*args: Any, **kwargs: Any) -> Any:
+        submitted_from.append(threading.current_thread().name)
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "submit", watched_submit)
+    with connect(client, session_id, keys["learner"]) as socket:
+        receive_until(socket, event_type("session.started"))
+        submitted_from.clear()
+        socket.send_json(partial("u1", 0, "I can offer guaranteed returns today"))
+        receive_until(socket, event_type("flag.raised"))
+    # Handed over by the event loop's own thread, not a worker thread.
+    assert submitted_from and all(name == submitted_from[0] for name in submitted_from)
+    assert "AnyIO worker thread" not in submitted_from[0]
+    recorded = [e for e in recorded_events(app, session_id) if e["type"] == "flag.raised"]
+    assert [e["finding"]["rule_id"] for e in recorded] == ["no-guarantees"]
+
+
+def test_a_flagged_partial_the_writer_process_refuses_fails_the_session_closed(
+    client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
+) -> None:
+    with connect(client, session_id, keys["learner"]) as socket:
+        receive_until(socket, event_type("session.started"))
+        socket.send_json(partial("u1", 0, "I can offer"))
+        receive_until(socket, event_type("utterance.partial"))
+        service(app).audit_log.close()  # every later append raises
+        socket.send_json(partial("u1", 1, "I can offer guaranteed returns today"))
+        assert_failed_closed(socket)
+    summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(keys["learner"])).json()
+    assert summary["state"] == "failed" and summary["failure"]["code"] == "audit_unavailable"
 
 
 def test_a_killed_audit_writer_is_replaced_and_the_session_goes_on_recorded(
