@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from audit.content_log import ContentChange
 from audit.keys import SigningKey
-from audit.log import AppendedRecord
+from audit.log import AppendedRecord, AppendRequest
 from audit.outbox import OutboxRequest
 from audit.records import PolicyRef
 
@@ -46,11 +46,4 @@ class AuditSubmitter(AuditAppender, Protocol):
     @property
     def running(self) -> bool: ...
 
-    def submit(
-        self,
-        session_id: str,
-        policy: PolicyRef,
-        events: Sequence[Mapping[str, Any]],
-        outbox: Sequence[OutboxRequest] = (),
-        content: ContentChange | None = None,
-    ) -> Future[list[AppendedRecord]]: ...
+    def submit(self, request: AppendRequest) -> Future[list[AppendedRecord]]: ...

@@ -128,26 +128,19 @@ class AuditWriterProcess:
         content: ContentChange | None = None,
     ) -> list[AppendedRecord]:
         """As `AuditLog.append`: durable when this returns, else `AuditWriteError`."""
-        return self.submit(session_id, policy, events, outbox, content).result()
+        request = AppendRequest(session_id, policy, list(events), list(outbox), content)
+        return self.submit(request).result()
 
-    def submit(
-        self,
-        session_id: str,
-        policy: PolicyRef,
-        events: Sequence[Mapping[str, Any]],
-        outbox: Sequence[OutboxRequest] = (),
-        content: ContentChange | None = None,
-    ) -> Future[list[AppendedRecord]]:
+    def submit(self, request: AppendRequest) -> Future[list[AppendedRecord]]:
         """`append` without the wait: the future holds what `append` would return or
         raise, once the child has answered. An event loop awaits it (`asyncio.wrap_future`)
         with no thread of its own blocked meanwhile. Raises `AuditWriteError` at once if no
         child can take the request. Blocks only where `append` would start a child first,
         which a caller that must not block avoids by checking `running`."""
         waiter: Future[list[AppendedRecord]] = Future()
-        if nothing_to_append(events, outbox):
+        if nothing_to_append(request.events, request.outbox):
             waiter.set_result([])
             return waiter
-        request = AppendRequest(session_id, policy, list(events), list(outbox), content)
         # Nothing here blocks while holding the lock: a thread that did (on a pipe write)
         # had to win the GIL back before releasing it, and every append queued behind it.
         with self._lock:

@@ -21,7 +21,7 @@ from audit import OutboxRequest, PolicyRef
 from audit.appender import AuditAppender, AuditSubmitter
 from audit.content import ANY_ITEM, FieldPath, SealedText, seal_fields
 from audit.content_log import ContentChange
-from audit.log import AppendedRecord
+from audit.log import AppendedRecord, AppendRequest
 from engine.events import EscalationTriggered, PolicyVersion, SessionEvent, event_to_json
 
 #: Where each event type carries words the learner spoke: the utterance itself, and the
@@ -67,7 +67,10 @@ class AuditRecorder:
     def record(
         self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
     ) -> None:
-        self._log.append(*self._append_arguments(session_id, policy, events))
+        request = self._request(session_id, policy, events)
+        self._log.append(
+            request.session_id, request.policy, request.events, request.outbox, request.content
+        )
 
     def submit(
         self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
@@ -77,11 +80,11 @@ class AuditRecorder:
         log cannot now, and `record` must be called (from a thread, where it may block)."""
         if not isinstance(self._log, AuditSubmitter) or not self._log.running:
             return None
-        return self._log.submit(*self._append_arguments(session_id, policy, events))
+        return self._log.submit(self._request(session_id, policy, events))
 
-    def _append_arguments(
+    def _request(
         self, session_id: str, policy: PolicyVersion, events: Sequence[SessionEvent]
-    ) -> tuple[str, PolicyRef, list[dict[str, Any]], list[OutboxRequest], ContentChange | None]:
+    ) -> AppendRequest:
         reference = PolicyRef(id=policy.id, version=policy.version, digest=policy.digest)
         recorded = [event_to_json(event) for event in events]
         sealed: list[SealedText] = []
@@ -93,7 +96,7 @@ class AuditRecorder:
                 if paths:
                     recorded[index], found = seal_fields(event, paths)
                     sealed += found
-        return (
+        return AppendRequest(
             session_id,
             reference,
             recorded,

@@ -17,6 +17,7 @@ import pytest
 
 from audit import AuditWriteError, OutboxRequest, decode_record, export_bundle, verify_bundle
 from audit.issuer import DEFAULT_ORIGIN
+from audit.log import AppendRequest
 from audit.writer_process import RESTART_BACKOFF_SECONDS, AuditWriterProcess
 from tests.audit.conftest import StoreFactory
 from tests.audit.helpers import POLICY, event
@@ -102,13 +103,17 @@ def test_a_submitted_append_settles_once_durable_and_an_event_loop_can_await_it(
     writer: AuditWriterProcess, record_store_factory: StoreFactory
 ) -> None:
     async def from_a_loop() -> list[int]:
-        futures = [writer.submit(f"s{n}", POLICY, [event(n), event(n + 10)]) for n in range(5)]
+        futures = [
+            writer.submit(AppendRequest(f"s{n}", POLICY, [event(n), event(n + 10)], [], None))
+            for n in range(5)
+        ]
         done = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         return [record.session_seq for records in done for record in records]
 
     assert asyncio.run(from_a_loop()) == [0, 1] * 5
     assert record_store_factory().head() == 10  # durable: the store holds them all
-    assert writer.submit("s", POLICY, []).result(timeout=0) == []  # nothing to write
+    nothing = AppendRequest("s", POLICY, [], [], None)
+    assert writer.submit(nothing).result(timeout=0) == []
 
 
 def test_a_submitted_append_fails_when_the_child_dies(writer: AuditWriterProcess) -> None:
@@ -117,7 +122,7 @@ def test_a_submitted_append_fails_when_the_child_dies(writer: AuditWriterProcess
     with pytest.raises(AuditWriteError, match="audit writer process"):
         # Refused at once (the child is known dead), or failed when its reader sees it go.
         for turn in range(1, 50):
-            writer.submit("s", POLICY, [event(turn)]).result(timeout=30)
+            writer.submit(AppendRequest("s", POLICY, [event(turn)], [], None)).result(timeout=30)
             time.sleep(0.01)
 
 

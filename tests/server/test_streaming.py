@@ -272,20 +272,7 @@ def test_a_flag_on_a_partial_the_audit_log_cannot_record_is_never_shown(
         assert summary["state"] == "failed" and summary["last_seq"] == 2
 
 
-def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded(
-    client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
-) -> None:
-    with connect(client, session_id, keys["learner"]) as socket:
-        receive_until(socket, event_type("session.started"))
-        socket.send_json(partial("u1", 0, "I can offer guaranteed returns today"))
-        shown = receive_until(socket, event_type("flag.raised"))
-        # By the time the client sees the flag, the audit log holds it.
-        recorded = [e for e in recorded_events(app, session_id) if e["type"] == "flag.raised"]
-        assert [e["finding"]["rule_id"] for e in recorded] == ["no-guarantees"]
-        assert recorded[0]["finding"]["finding_id"] == shown[-1]["event"]["finding"]["finding_id"]
-
-
-def test_a_flagged_partial_awaits_the_writer_process_from_the_loop(
+def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded_from_the_loop(
     client: TestClient,
     app: FastAPI,
     keys: dict[str, str],
@@ -306,12 +293,14 @@ def test_a_flagged_partial_awaits_the_writer_process_from_the_loop(
         receive_until(socket, event_type("session.started"))
         submitted_from.clear()
         socket.send_json(partial("u1", 0, "I can offer guaranteed returns today"))
-        receive_until(socket, event_type("flag.raised"))
-    # Handed over by the event loop's own thread, not a worker thread.
+        shown = receive_until(socket, event_type("flag.raised"))
+        # By the time the client sees the flag, the audit log holds it.
+        recorded = [e for e in recorded_events(app, session_id) if e["type"] == "flag.raised"]
+        assert [e["finding"]["rule_id"] for e in recorded] == ["no-guarantees"]
+        assert recorded[0]["finding"]["finding_id"] == shown[-1]["event"]["finding"]["finding_id"]
+    # Handed to the writer process by the event loop's own thread, not a worker thread.
     assert submitted_from and all(name == submitted_from[0] for name in submitted_from)
     assert "AnyIO worker thread" not in submitted_from[0]
-    recorded = [e for e in recorded_events(app, session_id) if e["type"] == "flag.raised"]
-    assert [e["finding"]["rule_id"] for e in recorded] == ["no-guarantees"]
 
 
 def test_a_flagged_partial_the_writer_process_refuses_fails_the_session_closed(
