@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -224,18 +225,47 @@ def app_writing_in_process(tmp_path: Path, database: str | None) -> tuple[FastAP
     return app, service(app).keys.create(Role.learner, "learner-1")[1]
 
 
+def shown_until_the_log_breaks(
+    client: TestClient,
+    session_id: str,
+    key: str,
+    first: dict[str, Any],
+    then: dict[str, Any],
+    break_log: Callable[[], None],
+) -> list[dict[str, Any]]:
+    """Send `first`, break the audit log, send `then`: the session must fail closed.
+    Returns what the client was shown before the failure."""
+    with connect(client, session_id, key) as socket:
+        socket.send_json(first)
+        seen = receive_until(socket, event_type("utterance.partial"))
+        break_log()
+        socket.send_json(then)
+        assert_failed_closed(socket)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (partial("u1", 0, "Hello"), final("u1", "Hello there")),
+        # Partials are evaluated on the event loop and their records written elsewhere
+        # (LiveSession.partial_on_loop): a failed write must fail the session just as closed.
+        (
+            partial("u1", 0, "I can offer"),
+            partial("u1", 1, "I can offer guaranteed returns today"),
+        ),
+    ],
+    ids=["final", "flagged-partial"],
+)
 def test_when_the_audit_log_cannot_record_the_session_fails_closed(
-    tmp_path: Path, database: str | None
+    tmp_path: Path, database: str | None, first: dict[str, Any], then: dict[str, Any]
 ) -> None:
     app, learner = app_writing_in_process(tmp_path, database)
     with TestClient(app) as client:
         session_id = start(client, learner)["session_id"]
-        with connect(client, session_id, learner) as socket:
-            socket.send_json(partial("u1", 0, "Hello"))
-            seen = receive_until(socket, event_type("utterance.partial"))
-            service(app).audit_store.close()
-            socket.send_json(final("u1", "Hello there"))
-            assert_failed_closed(socket)
+        seen = shown_until_the_log_breaks(
+            client, session_id, learner, first, then, service(app).audit_store.close
+        )
         # Nothing of the unrecorded line was shown; the session accepts no more input.
         assert types(seen) == ["session.started", "utterance.partial"]
         summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(learner)).json()
@@ -251,25 +281,6 @@ def test_when_the_audit_log_cannot_record_the_session_fails_closed(
         )
         assert refused.status_code == 503
         assert refused.json()["error"]["code"] == "audit_unavailable"
-
-
-def test_a_flag_on_a_partial_the_audit_log_cannot_record_is_never_shown(
-    tmp_path: Path, database: str | None
-) -> None:
-    # Partials are evaluated on the event loop and their records written from a thread
-    # (LiveSession.partial_on_loop): a failed write must fail the session just as closed.
-    app, learner = app_writing_in_process(tmp_path, database)
-    with TestClient(app) as client:
-        session_id = start(client, learner)["session_id"]
-        with connect(client, session_id, learner) as socket:
-            socket.send_json(partial("u1", 0, "I can offer"))
-            seen = receive_until(socket, event_type("utterance.partial"))
-            service(app).audit_store.close()
-            socket.send_json(partial("u1", 1, "I can offer guaranteed returns today"))
-            assert_failed_closed(socket)
-        assert types(seen) == ["session.started", "utterance.partial"]
-        summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(learner)).json()
-        assert summary["state"] == "failed" and summary["last_seq"] == 2
 
 
 def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded_from_the_loop(
@@ -306,13 +317,14 @@ def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded_from_the_loop(
 def test_a_flagged_partial_the_writer_process_refuses_fails_the_session_closed(
     client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
 ) -> None:
-    with connect(client, session_id, keys["learner"]) as socket:
-        receive_until(socket, event_type("session.started"))
-        socket.send_json(partial("u1", 0, "I can offer"))
-        receive_until(socket, event_type("utterance.partial"))
-        service(app).audit_log.close()  # every later append raises
-        socket.send_json(partial("u1", 1, "I can offer guaranteed returns today"))
-        assert_failed_closed(socket)
+    shown_until_the_log_breaks(
+        client,
+        session_id,
+        keys["learner"],
+        partial("u1", 0, "I can offer"),
+        partial("u1", 1, "I can offer guaranteed returns today"),
+        service(app).audit_log.close,  # every later append raises
+    )
     summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(keys["learner"])).json()
     assert summary["state"] == "failed" and summary["failure"]["code"] == "audit_unavailable"
 
