@@ -12,7 +12,10 @@ and wait for the persona's reply before the next line) or all speak at once with
     event, p50/p99;
   - CPU use of the server process (user + system time over wall time, 2 cores = 200 %);
   - audit records written (counted in the database after the run) against the durable events
-    the clients received (must be equal).
+    the clients received (must be equal);
+  - the disk's flush times in the same run (`bench.disk_flush`), and which flags were
+    waiting while a flush stalled: a record is durable, and its flag shown, only once the
+    disk has flushed, so a stalled disk holds back every flag meanwhile.
 Run: `python -m bench.load_sessions [--sessions 50 200] [--pace varied lockstep]
 [--arrival steady burst] [--audit-writer process in-process]`
 (writes bench/results/load_sessions.*).
@@ -39,6 +42,7 @@ from typing import Any
 import httpx
 import websockets
 
+from bench.disk_flush import STALL_MS, DiskFlushProbe
 from bench.machine import machine, percentile, reference_work_ms
 from engine.transcripts import load_transcript
 from policies import pack_path
@@ -105,6 +109,8 @@ def _children(pid: int) -> list[int]:
 @dataclass
 class Observations:
     flag_latencies_ms: list[float] = field(default_factory=list)
+    # when each of those flags' utterance was sent and the flag received (perf_counter s)
+    flag_windows_s: list[tuple[float, float]] = field(default_factory=list)
     # the same latencies split by what raised the flag: a partial (lexical rules) or a final
     by_trigger_ms: dict[str, list[float]] = field(
         default_factory=lambda: {"partial": [], "final": []}
@@ -158,8 +164,10 @@ async def _learner(
                 elif event["type"] == "flag.raised" and current in sent:
                     # A flag follows the echo of the message whose processing raised it, even
                     # when it names an earlier utterance (a claim left unbalanced).
-                    latency = (time.perf_counter() - sent[current]) * 1000
+                    received = time.perf_counter()
+                    latency = (received - sent[current]) * 1000
                     latencies.append(latency)
+                    seen.flag_windows_s.append((sent[current], received))
                     trigger = "final" if current[1] is None else "partial"
                     seen.by_trigger_ms[trigger].append(latency)
                 if event["type"] == "persona.final":
@@ -318,6 +326,29 @@ def _by_trigger(run: dict[str, Any]) -> str:
     )
 
 
+def _disk_stalls(seen: Observations, disk: DiskFlushProbe) -> dict[str, Any]:
+    """The disk's flushes in the run, the flags over budget and how many of them were
+    waiting while a flush stalled, and the latencies of the flags no stall touched."""
+    touched = [disk.stalled_between(sent, received) for sent, received in seen.flag_windows_s]
+    over = [latency > STALL_MS for latency in seen.flag_latencies_ms]
+    untouched = [
+        latency
+        for latency, stalled in zip(seen.flag_latencies_ms, touched, strict=True)
+        if not stalled
+    ]
+    return {
+        "disk_flush_ms": disk.summary(),
+        "flags_over_budget": sum(over),
+        "flags_over_budget_during_disk_stall": sum(
+            late and stalled for late, stalled in zip(over, touched, strict=True)
+        ),
+        "flag_latency_outside_disk_stalls_ms": {
+            "flags": len(untouched),
+            **(_summary(untouched) if untouched else {}),
+        },
+    }
+
+
 def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "home"
@@ -328,7 +359,8 @@ def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[s
         try:
             cpu_before, wall_before = _cpu_seconds(server.pid), time.monotonic()
             client_before = time.process_time()
-            seen = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines(), pace, arrival))
+            with DiskFlushProbe(root) as disk:
+                seen = asyncio.run(_run(f"http://127.0.0.1:{port}", keys, _lines(), pace, arrival))
             cpu = _cpu_seconds(server.pid) - cpu_before
             client_cpu = time.process_time() - client_before
             wall = time.monotonic() - wall_before
@@ -353,6 +385,7 @@ def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[s
             for trigger, values in seen.by_trigger_ms.items()
             if values
         },
+        **_disk_stalls(seen, disk),
         "session_start_ms": _summary(seen.session_start_ms),
         "client_loop_lag_ms": _summary(seen.client_loop_lag_ms),
         "server_cpu_percent": round(100 * cpu / wall, 1),
@@ -362,6 +395,11 @@ def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[s
         "durable_events_received": sum(seen.durable_received),
         "sessions_completed": len(seen.durable_received),
     }
+
+
+def _disk_cell(run: dict[str, Any]) -> str:
+    flush = run["disk_flush_ms"]
+    return f"{flush['p99']} / {flush['max']} ({flush['stalls']})"
 
 
 def main() -> None:
@@ -430,12 +468,21 @@ def main() -> None:
         "10 ms sleep (p99); the client shares the 2 cores, and flag latencies include it. "
         "Host ms: a fixed piece of pure-Python work timed just before the run "
         "(`bench.machine.reference_work_ms`); this virtual machine's speed drifts, and a "
-        "higher figure means a slower host.",
+        "higher figure means a slower host. "
+        "Disk flush: a 4 KiB write and `fdatasync` into the server's data folder every "
+        "0.1 s during the run (`bench.disk_flush`), p99 / max, and how many took over "
+        f"{STALL_MS:g} ms (stalls). A flag is shown only once its audit records are "
+        "flushed, so every flag in flight while the disk stalls waits for it: the next two "
+        f"columns count the flags over {STALL_MS:g} ms, with how many of them were in flight "
+        "during a stall, and give the p99 of the flags no stall touched (beside, not instead "
+        "of, the p99 of all flags).",
         "",
         "| arrival | pace | sessions | host ms | audit writer | flags | flag p50 ms | p99 ms "
         "| max ms | p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
-        "| client CPU % | client loop lag p99 ms | records written | durable events received |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| client CPU % | client loop lag p99 ms | records written | durable events received "
+        "| disk flush p99 / max ms (stalls) | flags over 50 ms (during a disk stall) "
+        "| p99 of flags no stall touched ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency, start = run["flag_latency_ms"], run["session_start_ms"]
@@ -448,7 +495,10 @@ def main() -> None:
             f"{start['p50']} | {start['p99']} | "
             f"{run['server_cpu_percent']} | {run['client_cpu_percent']} | "
             f"{run['client_loop_lag_ms']['p99']} | "
-            f"{run['audit_records_written']} | {run['durable_events_received']} |"
+            f"{run['audit_records_written']} | {run['durable_events_received']} | "
+            f"{_disk_cell(run)} | {run['flags_over_budget']} "
+            f"({run['flags_over_budget_during_disk_stall']}) | "
+            f"{run['flag_latency_outside_disk_stalls_ms'].get('p99', '-')} |"
         )
     (RESULTS / "load_sessions.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
