@@ -480,7 +480,7 @@ def main() -> None:
         "| arrival | pace | sessions | host ms | audit writer | flags | flag p50 ms | p99 ms "
         "| max ms | p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
         "| client CPU % | client loop lag p99 ms | records written | durable events received "
-        "| disk flush p99 / max ms (stalls) | flags over 50 ms (during a disk stall) "
+        f"| disk flush p99 / max ms (stalls) | flags over {STALL_MS:g} ms (during a disk stall) "
         "| p99 of flags no stall touched ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
