@@ -15,7 +15,6 @@ readers with `call_soon_threadsafe`, so no reader holds a thread while it waits.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +34,6 @@ from engine import (
     SessionEvent,
     SessionNotActiveError,
     SessionState,
-    event_to_json,
 )
 from engine.events import EndReason
 from engine.held_recording import HeldRecords, HoldingRecorder
@@ -75,13 +73,21 @@ class Problem:
 
 
 class _Wakeup:
-    """An asyncio.Event that a thread can set on the loop that waits for it."""
+    """An asyncio.Event that a thread can set on the loop that waits for it.
+
+    Set from the loop's own thread (a partial evaluated on the loop), the event is set
+    directly: `call_soon_threadsafe` would write to the loop's wake-up pipe, a system call
+    per message that the loop then has to read back."""
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self.event = asyncio.Event()
 
     def set(self) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self.event.set()
+            return
         # RuntimeError: the reader's loop is gone, so nobody is waiting any more.
         with suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self.event.set)
@@ -107,11 +113,10 @@ class MessageLog:
         return self._closed
 
     def append(self, event: SessionEvent) -> OutgoingMessage:
-        data = event_to_json(event)
+        event_text = event.model_dump_json()  # `event_to_json`'s form, serialised in one step
         with self._lock:
             seq = len(self._messages) + 1
-            text = json.dumps({"seq": seq, "event": data}, ensure_ascii=False)
-            message = OutgoingMessage(seq, text)
+            message = OutgoingMessage(seq, f'{{"seq":{seq},"event":{event_text}}}')
             self._messages.append(message)
             wakeups = list(self._wakeups)
         for wakeup in wakeups:
@@ -279,15 +284,20 @@ class LiveSession:
             self._offer_prefetch(text)
             with self._recorder.holding() as held:
                 events = list(self._partial_step(utterance_id, revision, text)())
-            # Shielded: once records are being written, their events are published even
-            # if the client goes away meanwhile (the audit log and the stream agree).
-            with anyio.CancelScope(shield=True):
-                if held:
+            if held:
+                # Shielded: once records are being written, their events are published even
+                # if the client goes away meanwhile (the audit log and the stream agree).
+                with anyio.CancelScope(shield=True):
                     await self._write_held_from_loop(held)
-                for event in events:
-                    self.messages.append(event)
+                    self._append_all(events)
+            else:  # nothing to wait for: most partials raise no flag (a cancel scope per
+                self._append_all(events)  # partial was a tenth of the loop's time for them)
         finally:
             self._lock.release()
+
+    def _append_all(self, events: Iterable[SessionEvent]) -> None:
+        for event in events:
+            self.messages.append(event)
 
     async def _write_held_from_loop(self, held: HeldRecords) -> None:
         """Await the held records' write: handed straight to a log that takes appends

@@ -9,6 +9,7 @@ only listen. The protocol is described in docs/streaming-protocol.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -475,7 +476,9 @@ class SessionSocket:
         self._websocket = websocket
         self._live = live
         self._limits = limits
-        self._send_lock = anyio.Lock()
+        # asyncio's lock, not anyio's: anyio's yields to the loop on every acquire, once per
+        # message sent, and the loop is what every session's latency waits for.
+        self._send_lock = asyncio.Lock()
 
     async def serve(self, after: int) -> None:
         async with anyio.create_task_group() as tasks:
