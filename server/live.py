@@ -223,6 +223,7 @@ class LiveSession:
         self.session = session
         self._recorder = recorder
         self._prefetcher = prefetcher
+        self._last_prefetched: list[str] = []
         self.conversation = conversation
         self.key_id = key_id
         self.created_at = datetime.now(UTC)
@@ -327,14 +328,18 @@ class LiveSession:
         raise failure from error
 
     def _offer_prefetch(self, text: str) -> None:
-        # Offered before the partial is evaluated, so the embedding starts as early as it can
-        # and is under way by the time the learner sees the partial's echo.
-        if self._prefetcher is not None and self.active:
-            self._prefetcher.offer(
-                self.session_id,
-                self.session.texts_to_prefetch(text),
-                final_is_near=ends_sentence(text),
-            )
+        """Offer the texts `text` settles, unless the last offer was the same: one more word
+        mostly settles nothing new, and each offer wakes a prefetch thread that takes the GIL
+        from the event loop only to find its texts cached. Offered before the partial is
+        evaluated, so the embedding starts as early as it can and is under way by the time
+        the learner sees the partial's echo."""
+        if self._prefetcher is None or not self.active:
+            return
+        texts = self.session.texts_to_prefetch(text)
+        if texts == self._last_prefetched:
+            return
+        self._last_prefetched = texts
+        self._prefetcher.offer(self.session_id, texts, final_is_near=ends_sentence(text))
 
     def _partial_step(
         self, utterance_id: str, revision: int, text: str

@@ -136,6 +136,14 @@ def test_a_final_that_repeats_its_partials_needs_no_model_work(
     )
     words = line.split()
     prefetcher = app.state.service.live.prefetcher
+    offered: list[list[str]] = []
+    real_offer = prefetcher.offer
+
+    def recording_offer(session: str, texts: Sequence[str], *, final_is_near: bool) -> None:
+        offered.append(list(texts))
+        real_offer(session, texts, final_is_near=final_is_near)
+
+    monkeypatch.setattr(prefetcher, "offer", recording_offer)
     with connect(client, session_id, keys["learner"]) as socket:
         receive_until(socket, event_type("persona.final"))  # the opening line
         for revision in range(len(words)):
@@ -146,7 +154,11 @@ def test_a_final_that_repeats_its_partials_needs_no_model_work(
         encoded.clear()
         socket.send_json(final("u1", line))
         reply = receive_until(socket, event_type("persona.final"))
-    needed = {clause.text for clause in clauses(line)} | {line}
+    first, second = texts(clauses(line))
+    # One offer per newly settled clause, not one per word: a word that settles nothing
+    # new would only wake the prefetch thread to find its texts cached.
+    assert offered == [[first], [first, second, line]]
+    needed = {first, second, line}
     assert needed <= prefetched
     assert not needed & set(encoded), "the final embedded again what was prefetched"
     assert any(m["event"]["type"] == "flag.raised" for m in reply)
