@@ -9,7 +9,7 @@ and wait for the persona's reply before the next line) or all speak at once with
 (`burst`, a stress case). Measured:
   - flag latency: from sending the partial or final whose processing raised a flag (the
     server echoes each utterance before the flags it raises) to receiving the `flag.raised`
-    event, p50/p99;
+    event, p50/p99; and echo latency, to receiving that echo, for every utterance;
   - CPU use of the server process (user + system time over wall time, 2 cores = 200 %);
   - audit records written (counted in the database after the run) against the durable events
     the clients received (must be equal);
@@ -118,6 +118,9 @@ class Observations:
     session_start_ms: list[float] = field(default_factory=list)
     durable_received: list[int] = field(default_factory=list)
     client_loop_lag_ms: list[float] = field(default_factory=list)
+    # from sending each utterance to receiving its echo, flag or not: many more samples than
+    # flags, so a steadier measure of how long the server keeps a message waiting
+    echo_latencies_ms: list[float] = field(default_factory=list)
 
 
 async def _learner(
@@ -159,6 +162,8 @@ async def _learner(
                     current = (event["utterance_id"], event["revision"])
                 elif event["type"] == "utterance.final":
                     current = (event["utterance_id"], None)
+                if event["type"] in ("utterance.partial", "utterance.final") and current in sent:
+                    seen.echo_latencies_ms.append((time.perf_counter() - sent[current]) * 1000)
                 elif event["type"] in ("persona.delta", "persona.final"):
                     current = None  # what follows checks the persona's words, not the learner's
                 elif event["type"] == "flag.raised" and current in sent:
@@ -386,6 +391,7 @@ def measure(sessions: int, pace: str, arrival: str, audit_writer: str) -> dict[s
             if values
         },
         **_disk_stalls(seen, disk),
+        "echo_latency_ms": _summary(seen.echo_latencies_ms),
         "session_start_ms": _summary(seen.session_start_ms),
         "client_loop_lag_ms": _summary(seen.client_loop_lag_ms),
         "server_cpu_percent": round(100 * cpu / wall, 1),
@@ -475,14 +481,16 @@ def main() -> None:
         "flushed, so every flag in flight while the disk stalls waits for it: the next two "
         f"columns count the flags over {STALL_MS:g} ms, with how many of them were in flight "
         "during a stall, and give the p99 of the flags no stall touched (beside, not instead "
-        "of, the p99 of all flags).",
+        "of, the p99 of all flags). Echo: from sending an utterance to receiving its echo "
+        "(every partial and final, flag or not; no audit record to wait for), p50 / p99: a "
+        "steadier measure of how long the server keeps a message waiting.",
         "",
         "| arrival | pace | sessions | host ms | audit writer | flags | flag p50 ms | p99 ms "
         "| max ms | p99 on partials / finals ms | session start p50 ms | p99 ms | server CPU % "
         "| client CPU % | client loop lag p99 ms | records written | durable events received "
         f"| disk flush p99 / max ms (stalls) | flags over {STALL_MS:g} ms (during a disk stall) "
-        "| p99 of flags no stall touched ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| p99 of flags no stall touched ms | echo p50 / p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         latency, start = run["flag_latency_ms"], run["session_start_ms"]
@@ -498,7 +506,8 @@ def main() -> None:
             f"{run['audit_records_written']} | {run['durable_events_received']} | "
             f"{_disk_cell(run)} | {run['flags_over_budget']} "
             f"({run['flags_over_budget_during_disk_stall']}) | "
-            f"{run['flag_latency_outside_disk_stalls_ms'].get('p99', '-')} |"
+            f"{run['flag_latency_outside_disk_stalls_ms'].get('p99', '-')} | "
+            f"{run['echo_latency_ms']['p50']} / {run['echo_latency_ms']['p99']} |"
         )
     (RESULTS / "load_sessions.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
