@@ -17,18 +17,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Header, Query, WebSocket
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from engine import InvalidUtteranceError, RecordingFailedError, Session, SessionNotActiveError
 from engine.held_recording import HoldingRecorder
-from engine.inputs import MAX_UTTERANCE_CHARS
 from engine.persona import ScriptedPersona
 from engine.practice import Conversation
 from engine.recording import AuditRecorder
@@ -37,6 +36,13 @@ from engine.session import Knowledge
 from evaluators.findings import Scorecard
 from policies import DocumentError, pack_path
 from server.auth import Principal, Role
+from server.client_messages import (
+    ClientMessage,
+    FinalMessage,
+    MessageRejected,
+    PartialMessage,
+    parse_client_message,
+)
 from server.config import Limits
 from server.errors import ApiError, error_body
 from server.live import (
@@ -55,7 +61,6 @@ router = APIRouter(prefix="/v1", tags=["sessions"])
 log = logging.getLogger(__name__)
 
 KEEP_ALIVE_SECONDS = 15.0
-PERSONA_ID_PREFIX = "persona-"
 SCENARIO_NAME = re.compile(r"^(?P<pack>[a-z0-9][a-z0-9_-]*)/(?P<file>[A-Za-z0-9][\w.-]*\.ya?ml)$")
 # WebSocket close codes: 1011 when the session fails closed; 4000 + HTTP status when the
 # connection is refused (4400 bad resume point, 4401, 4403, 4404).
@@ -381,91 +386,9 @@ def session_events(
 # --- WebSocket ----------------------------------------------------------------------------
 
 
-class _ClientMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-UtteranceId = Annotated[str, Field(min_length=1, max_length=128)]
-UtteranceText = Annotated[str, Field(max_length=MAX_UTTERANCE_CHARS)]
-
-
-class PartialMessage(_ClientMessage):
-    type: Literal["utterance.partial"]
-    utterance_id: UtteranceId
-    revision: int = Field(ge=0, strict=True)
-    text: UtteranceText
-
-
-class FinalMessage(_ClientMessage):
-    type: Literal["utterance.final"]
-    utterance_id: UtteranceId
-    text: UtteranceText
-
-
-class EndMessage(_ClientMessage):
-    type: Literal["session.end"]
-
-
-CLIENT_MESSAGES: dict[str, type[_ClientMessage]] = {
-    "utterance.partial": PartialMessage,
-    "utterance.final": FinalMessage,
-    "session.end": EndMessage,
-}
-
-
-class _Rejected(Exception):
-    """A client message that is refused; the session carries on."""
-
-    def __init__(self, code: str, message: str, utterance_id: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.utterance_id = utterance_id
-
-
 def _error_frame(code: str, message: str, utterance_id: str | None = None) -> str:
     extra = {"utterance_id": utterance_id} if utterance_id is not None else {}
     return json.dumps({"type": "error", **error_body(code, message, **extra)}, ensure_ascii=False)
-
-
-def _validation_summary(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors()[:3]:
-        where = ".".join(str(part) for part in item["loc"]) or "message"
-        problems.append(f"{where}: {item['msg']}")
-    return "; ".join(problems)
-
-
-def _parse(raw: str, max_bytes: int) -> _ClientMessage:
-    size = len(raw.encode("utf-8"))
-    if size > max_bytes:
-        raise _Rejected(
-            "message_too_large", f"the message has {size} bytes; the limit is {max_bytes}"
-        )
-    try:
-        data = json.loads(raw)
-    except ValueError as error:
-        raise _Rejected("invalid_json", f"the message is not JSON: {error}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise _Rejected("invalid_message", 'a message is a JSON object with a "type"')
-    model = CLIENT_MESSAGES.get(data["type"])
-    if model is None:
-        known = ", ".join(CLIENT_MESSAGES)
-        raise _Rejected("unknown_type", f"unknown message type {data['type']!r}; send {known}")
-    utterance_id = data.get("utterance_id") if isinstance(data.get("utterance_id"), str) else None
-    try:
-        message = model.model_validate(data)
-    except ValidationError as error:
-        raise _Rejected("invalid_message", _validation_summary(error), utterance_id) from None
-    if isinstance(message, PartialMessage | FinalMessage) and message.utterance_id.startswith(
-        PERSONA_ID_PREFIX
-    ):
-        raise _Rejected(
-            "invalid_message",
-            f"utterance ids starting with {PERSONA_ID_PREFIX!r} are the persona's",
-            utterance_id,
-        )
-    return message
 
 
 class SessionSocket:
@@ -515,19 +438,20 @@ class SessionSocket:
                 if raw is None:
                     raw = (frame.get("bytes") or b"").decode("utf-8", errors="replace")
                 try:
-                    await self._apply(_parse(raw, self._limits.max_message_bytes))
-                except _Rejected as rejected:
+                    await self._apply(parse_client_message(raw, self._limits.max_message_bytes))
+                except MessageRejected as rejected:
                     await self._send(
                         _error_frame(rejected.code, rejected.message, rejected.utterance_id)
                     )
         except (WebSocketDisconnect, OSError, RuntimeError):
             return  # the connection is gone (or was closed by the forwarding side)
 
-    async def _apply(self, message: _ClientMessage) -> None:
+    async def _apply(self, message: ClientMessage) -> None:
         live = self._live
         utterance_id = getattr(message, "utterance_id", None)
         if not live.active:
-            raise _Rejected("session_ended", f"the session is {live.state.value}", utterance_id)
+            state = live.state.value
+            raise MessageRejected("session_ended", f"the session is {state}", utterance_id)
         # A partial is evaluated on this loop (`LiveSession.partial_on_loop`); a final or the
         # end, which may wait for the model or the knowledge base, on a worker thread.
         step: Callable[[], Awaitable[None]]
@@ -541,21 +465,21 @@ class SessionSocket:
             step = partial(run_in_threadpool, live.end)
         if utterance_id is not None and not live.allow_utterance():
             limit = self._limits.utterances_per_second
-            raise _Rejected(
+            raise MessageRejected(
                 "rate_limited", f"over {limit:g} utterances per second; slow down", utterance_id
             )
         try:
             await step()
         except InvalidUtteranceError as error:
-            raise _Rejected("utterance_closed", str(error), utterance_id) from None
+            raise MessageRejected("utterance_closed", str(error), utterance_id) from None
         except SessionNotActiveError as error:
-            raise _Rejected("session_ended", str(error), utterance_id) from None
+            raise MessageRejected("session_ended", str(error), utterance_id) from None
         except RecordingFailedError as error:
             # The forwarding side tells every connected client and closes their sockets.
             log.error("session %s failed closed: %s", live.session_id, error)
         except Exception:
             log.exception("session %s: %s failed", live.session_id, type(message).__name__)
-            raise _Rejected(
+            raise MessageRejected(
                 "internal_error", "the message could not be processed", utterance_id
             ) from None
 
