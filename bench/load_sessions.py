@@ -303,11 +303,17 @@ def _serve(root: Path, port: int, audit_writer: str) -> subprocess.Popen[bytes]:
         env={**os.environ, "PROCTOR_HOME": str(root)},
         stdout=subprocess.DEVNULL,
     )
+    _wait_healthy(server, port)
+    return server
+
+
+def _wait_healthy(server: subprocess.Popen[bytes], port: int) -> None:
+    """Return once the server on `port` answers /v1/health; kill it if it does not in 60 s."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=1).status_code == 200:
-                return server
+                return
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
