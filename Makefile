@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.kb_bench
 	$(BIN)/python -m bench.persona_latency
 	$(BIN)/python -m bench.load_sessions
+	$(BIN)/python -m bench.loop_cost
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
