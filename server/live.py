@@ -285,14 +285,16 @@ class LiveSession:
             self._offer_prefetch(text)
             with self._recorder.holding() as held:
                 events = list(self._partial_step(utterance_id, revision, text)())
-            if held:
-                # Shielded: once records are being written, their events are published even
-                # if the client goes away meanwhile (the audit log and the stream agree).
-                with anyio.CancelScope(shield=True):
-                    await self._write_held_from_loop(held)
-                    self._append_all(events)
-            else:  # nothing to wait for: most partials raise no flag (a cancel scope per
-                self._append_all(events)  # partial was a tenth of the loop's time for them)
+            # Most partials raise no flag, hold no records and are published at once; a
+            # cancel scope for each of them was a tenth of the loop's time.
+            if not held:
+                self._append_all(events)
+                return
+            # Shielded: once records are being written, their events are published even if
+            # the client goes away meanwhile (the audit log and the stream agree).
+            with anyio.CancelScope(shield=True):
+                await self._write_held_from_loop(held)
+                self._append_all(events)
         finally:
             self._lock.release()
 
