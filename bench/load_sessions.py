@@ -93,9 +93,14 @@ def _lines() -> list[str]:
 
 def _cpu_seconds(pid: int) -> float:
     """CPU time of process `pid` and of its running child processes (the audit writer)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
     return own + sum(_cpu_seconds(child) for child in _children(pid))
+
+
+def stat_cpu_seconds(stat: Path) -> float:
+    """User + system CPU time in a /proc `stat` file (of a process or one of its threads)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -230,6 +235,15 @@ def _surnames(count: int) -> list[str]:
     return names[:count]
 
 
+def learner_scripts(count: int, lines: list[str]) -> list[list[str]]:
+    """What each of `count` learners says: `LINES_PER_SESSION` of `lines`, each learner
+    starting at a different one and addressing their own doctor."""
+    return [
+        [f"Doctor {name}, {lines[(n + i) % len(lines)]}" for i in range(LINES_PER_SESSION)]
+        for n, name in enumerate(_surnames(count))
+    ]
+
+
 def _word_intervals(count: int, pace: str) -> list[float]:
     if pace == "lockstep":
         return [WORD_INTERVAL_S] * count
@@ -269,10 +283,7 @@ async def _run(
     """Every learner opens a session and connects; once all are connected they speak, each
     starting at its own moment (see `LearnerTiming`)."""
     seen = Observations()
-    scripts = [
-        [f"Doctor {name}, {lines[(n + i) % len(lines)]}" for i in range(LINES_PER_SESSION)]
-        for n, name in enumerate(_surnames(len(keys)))
-    ]
+    scripts = learner_scripts(len(keys), lines)
     everyone_connected = asyncio.Barrier(len(keys))
     probe = asyncio.create_task(_probe_loop_lag(seen.client_loop_lag_ms))
     await asyncio.gather(

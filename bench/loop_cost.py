@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -29,26 +28,25 @@ from typing import Any
 import httpx
 import websockets
 
-from bench.load_sessions import RESULTS, _free_port, _lines, _prepare, _serve, _wait_healthy
+from bench.load_sessions import (
+    RESULTS,
+    _free_port,
+    _lines,
+    _prepare,
+    _serve,
+    _wait_healthy,
+    learner_scripts,
+    stat_cpu_seconds,
+)
 from bench.machine import machine, reference_work_ms
 
 SESSIONS = 20
-LINES_PER_SESSION = 4
 PARTIAL_GAP_S = 0.02
 
 
 def main_thread_cpu_seconds(pid: int) -> float:
     """User + system CPU time of process `pid`'s main thread (its event loop)."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def scripts(sessions: int) -> list[list[str]]:
-    lines = _lines()
-    return [
-        [f"Doctor {n}, {lines[(n + i) % len(lines)]}" for i in range(LINES_PER_SESSION)]
-        for n in range(sessions)
-    ]
+    return stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
 
 
 async def speak(url: str, script: list[str]) -> int:
@@ -93,7 +91,7 @@ def round_cost(pid: int, urls: list[str]) -> float:
     """Main-thread CPU microseconds per partial for one round of every session speaking."""
 
     async def everyone() -> int:
-        said = zip(urls, scripts(len(urls)), strict=True)
+        said = zip(urls, learner_scripts(len(urls), _lines()), strict=True)
         return sum(await asyncio.gather(*(speak(url, script) for url, script in said)))
 
     before = main_thread_cpu_seconds(pid)
