@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -37,11 +36,11 @@ from audit.keys import SigningKey
 from audit.log import AppendedRecord, AppendRequest, nothing_to_append
 from audit.outbox import OutboxRequest
 from audit.records import PolicyRef
+from audit.request_pipe import RequestPipe
 from audit.writer_protocol import (
     Outcome,
     Ticket,
     TicketedOutcome,
-    TicketedRequest,
     WriterFailed,
     WriterReady,
     WriterSettings,
@@ -50,7 +49,6 @@ from audit.writer_protocol import (
 START_TIMEOUT_SECONDS: Final = 120.0
 STOP_TIMEOUT_SECONDS: Final = 30.0
 RESTART_BACKOFF_SECONDS: Final = 2.0
-MAX_SENT_AT_ONCE: Final = 256
 
 
 def _settle(waiter: Future[list[AppendedRecord]], outcome: Outcome) -> None:
@@ -141,14 +139,13 @@ class AuditWriterProcess:
         if nothing_to_append(request.events, request.outbox):
             waiter.set_result([])
             return waiter
-        # Nothing here blocks while holding the lock: a thread that did (on a pipe write)
-        # had to win the GIL back before releasing it, and every append queued behind it.
+        # Nothing here blocks while holding the lock (the pipe is written without blocking),
+        # and holding it keeps the requests in the pipe in the order of their tickets.
         with self._lock:
             self._ensure_child()
             ticket = next(self._tickets)
             self._waiting[ticket] = waiter
-            child = self._child
-        child.outgoing.put((ticket, request))
+            self._child.requests.send([(ticket, request)])
         return waiter
 
     def close(self) -> None:
@@ -157,7 +154,6 @@ class AuditWriterProcess:
             self._closed = True
             self._broken = "the audit writer process was stopped"
             child = self._child
-        child.outgoing.put(None)
         child.stop(kill=False)
 
     def _ensure_child(self) -> None:
@@ -175,7 +171,7 @@ class AuditWriterProcess:
         if self._closed or time.monotonic() < self._retry_at:
             raise AuditWriteError(self._broken)
         self._retry_at = time.monotonic() + RESTART_BACKOFF_SECONDS
-        self._child.outgoing.put(None)  # lets the dead child's sender thread end
+        self._child.requests.abandon()
         try:
             child = _Child.spawn(self._settings)
             child.ready(self._key, self._read_replies)
@@ -218,32 +214,25 @@ class AuditWriterProcess:
 
 
 class _Child:
-    """One writer child: its process, both pipe ends, the thread that sends it what the
-    appends queue in `outgoing` (all that is queued, in one write), and the thread reading
-    its replies."""
+    """One writer child: its process, the pipe that takes its requests (`RequestPipe`),
+    and the end its replies come from, read by a thread of its own once it is ready."""
 
     def __init__(
         self,
         process: subprocess.Popen[bytes],
-        requests: Connection,
+        requests: RequestPipe,
         replies: Connection,
     ) -> None:
         self.process = process
         self.requests = requests
         self.replies = replies
-        self.outgoing: queue.SimpleQueue[TicketedRequest | None] = queue.SimpleQueue()
-        self.sender: threading.Thread | None = None
         self.reader: threading.Thread | None = None
 
     @classmethod
     def spawn(cls, settings: WriterSettings) -> _Child:
         """A child on its way to open the log with `settings`."""
         child = cls(*_spawn())
-        try:
-            child.requests.send(settings)
-        except BaseException:
-            child.stop(kill=True)
-            raise
+        child.requests.send(settings)
         return child
 
     def ready(
@@ -265,34 +254,6 @@ class _Child:
             daemon=True,
         )
         self.reader.start()
-        self.sender = threading.Thread(
-            target=self._send_requests, name="audit-writer-requests", daemon=True
-        )
-        self.sender.start()
-
-    def _send_requests(self) -> None:
-        """Send what the appends queue, batched; ``None`` stops it after what came before.
-        A child that is gone stops it too: its reader fails what was waiting."""
-        stopping = False
-        while not stopping:
-            batch: list[TicketedRequest] = []
-            item = self.outgoing.get()
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= MAX_SENT_AT_ONCE:
-                    break
-                try:
-                    item = self.outgoing.get_nowait()
-                except queue.Empty:
-                    break
-            stopping = item is None
-            try:
-                if batch:
-                    self.requests.send(batch)
-                if stopping:
-                    self.requests.send(None)
-            except (OSError, ValueError):
-                return
 
     def _await_ready(self, key: SigningKey) -> None:
         if not self.replies.poll(START_TIMEOUT_SECONDS):
@@ -317,11 +278,11 @@ class _Child:
 
     def stop(self, *, kill: bool) -> None:
         """Close our end of the requests (the child finishes and exits), or kill it."""
-        if self.sender is not None and not kill:
-            self.sender.join(timeout=STOP_TIMEOUT_SECONDS)  # it sends what was queued first
-        self.requests.close()
         if kill:
+            self.requests.abandon()
             self.process.kill()
+        else:
+            self.requests.close(timeout=STOP_TIMEOUT_SECONDS)  # what was sent is written first
         try:
             self.process.wait(timeout=STOP_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -332,7 +293,7 @@ class _Child:
         self.replies.close()
 
 
-def _spawn() -> tuple[subprocess.Popen[bytes], Connection, Connection]:
+def _spawn() -> tuple[subprocess.Popen[bytes], RequestPipe, Connection]:
     """The child on this interpreter, joined to us by a pipe each way."""
     to_child_read, to_child_write = os.pipe()
     from_child_read, from_child_write = os.pipe()
@@ -348,8 +309,4 @@ def _spawn() -> tuple[subprocess.Popen[bytes], Connection, Connection]:
         raise
     os.close(to_child_read)
     os.close(from_child_write)
-    return (
-        process,
-        Connection(to_child_write, readable=False),
-        Connection(from_child_read, writable=False),
-    )
+    return process, RequestPipe(to_child_write), Connection(from_child_read, writable=False)

@@ -3,9 +3,9 @@
 They travel as pickles over a pair of pipes (`multiprocessing.connection.Connection`), so
 the two ends must run the same code: the child is started from the parent's interpreter.
 After the settings and the child's answer to them, the parent sends lists of
-``(ticket, request)`` pairs (all the appends waiting to be sent, in one write) and the child
-answers each batch it wrote together with ``[(ticket, outcome), ...]``; ``None`` from the
-parent asks the child to finish what it has and exit.
+``(ticket, request)`` pairs (one per append, written as it is submitted: `audit.request_pipe`)
+and the child answers each batch it wrote together with ``[(ticket, outcome), ...]``; the
+parent closing its end (or sending ``None``) asks the child to finish what it has and exit.
 """
 
 from __future__ import annotations
