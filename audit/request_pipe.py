@@ -7,31 +7,21 @@ a switch interval (5 ms) for the GIL from a busy event loop before it could writ
 flag. What does not fit waits, in order, for a flusher thread that writes it as the child
 reads. So a caller never blocks on a child that has stopped reading.
 
-Messages are framed as `multiprocessing.connection.Connection` frames them (a 4-byte
-big-endian length, or -1 and an 8-byte length, then a pickle), so the child reads them with
-`Connection.recv`.
+Messages are framed as `multiprocessing.connection.Connection` frames them
+(`audit.pipe_frames`), so the child reads them with `Connection.recv`.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import select
-import struct
 import threading
 from typing import Final
 
+from audit.pipe_frames import frame
+
 #: How often the flusher looks again whether it was closed while the child is not reading.
 FLUSH_POLL_SECONDS: Final = 0.1
-_LONGEST_SHORT_FRAME: Final = 0x7FFFFFFF
-
-
-def frame(message: object) -> bytes:
-    """`message` as `Connection.send` would write it."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    if len(payload) > _LONGEST_SHORT_FRAME:
-        return struct.pack("!iQ", -1, len(payload)) + payload
-    return struct.pack("!i", len(payload)) + payload
 
 
 class RequestPipe:

@@ -16,6 +16,7 @@ which continues the log from what the store holds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
@@ -27,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from audit.content_log import ContentChange
 from audit.errors import AuditWriteError
@@ -36,6 +37,7 @@ from audit.keys import SigningKey
 from audit.log import AppendedRecord, AppendRequest, nothing_to_append
 from audit.outbox import OutboxRequest
 from audit.records import PolicyRef
+from audit.reply_reader import ReplyReader
 from audit.request_pipe import RequestPipe
 from audit.writer_protocol import (
     Outcome,
@@ -49,6 +51,9 @@ from audit.writer_protocol import (
 START_TIMEOUT_SECONDS: Final = 120.0
 STOP_TIMEOUT_SECONDS: Final = 30.0
 RESTART_BACKOFF_SECONDS: Final = 2.0
+
+#: What a child's answers go to: each answer as read, and why they stopped coming.
+Replies = tuple[Callable[[object], None], Callable[[BaseException], None]]
 
 
 def _settle(waiter: Future[list[AppendedRecord]], outcome: Outcome) -> None:
@@ -85,6 +90,7 @@ class AuditWriterProcess:
         self._broken: str | None = None
         self._closed = False
         self._retry_at = 0.0
+        self._reply_loop: asyncio.AbstractEventLoop | None = None
         self._child = _Child.spawn(self._settings)
         self._started = False
 
@@ -162,7 +168,7 @@ class AuditWriterProcess:
         if not self._started:
             self._started = True
             try:
-                self._child.ready(self._key, self._read_replies)
+                self._child.ready(self._key, self._replies_to(self._child), self._reply_loop)
             except AuditWriteError as exc:
                 self._broken = str(exc)
                 raise
@@ -174,23 +180,37 @@ class AuditWriterProcess:
         self._child.requests.abandon()
         try:
             child = _Child.spawn(self._settings)
-            child.ready(self._key, self._read_replies)
+            child.ready(self._key, self._replies_to(child), self._reply_loop)
             self._child = child
         except AuditWriteError as exc:
             self._broken = f"{self._broken}; restarting it failed: {exc}"
             raise AuditWriteError(self._broken) from exc
         self._broken = None
 
-    def _read_replies(self, replies: Connection, process: subprocess.Popen[bytes]) -> None:
-        try:
-            while True:
-                answer: list[TicketedOutcome] = replies.recv()
-                for ticket, outcome in answer:
-                    waiter = self._waiting.pop(ticket, None)
-                    if waiter is not None:
-                        _settle(waiter, outcome)
-        except (EOFError, OSError) as exc:
-            self._fail_waiting(exc, process)
+    def read_replies_on(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Read the child's answers on `loop` from now on, or on a thread of their own
+        (None, as at the start); called on the thread of the loop they move to or from.
+
+        A service awaits appends on its event loop: answers read there settle at once,
+        where a reading thread first waited for the GIL from the busy loop. Move them back
+        before the loop stops (`close` reads what is left wherever they are read)."""
+        with self._lock:
+            self._reply_loop = loop
+            reader = self._child.reader
+        if reader is not None:
+            reader.move_to(loop)
+
+    def _replies_to(self, child: _Child) -> Replies:
+        def settle(answer: object) -> None:
+            for ticket, outcome in cast(list[TicketedOutcome], answer):
+                waiter = self._waiting.pop(ticket, None)
+                if waiter is not None:
+                    _settle(waiter, outcome)
+
+        def fail(cause: BaseException) -> None:
+            self._fail_waiting(cause, child.process)
+
+        return settle, fail
 
     def _fail_waiting(self, cause: BaseException, process: subprocess.Popen[bytes]) -> None:
         """The child is gone: whatever waits for it fails, with why."""
@@ -215,7 +235,8 @@ class AuditWriterProcess:
 
 class _Child:
     """One writer child: its process, the pipe that takes its requests (`RequestPipe`),
-    and the end its replies come from, read by a thread of its own once it is ready."""
+    and the end its replies come from: a `Connection` until the child is ready, then a
+    `ReplyReader`."""
 
     def __init__(
         self,
@@ -226,7 +247,7 @@ class _Child:
         self.process = process
         self.requests = requests
         self.replies = replies
-        self.reader: threading.Thread | None = None
+        self.reader: ReplyReader | None = None
 
     @classmethod
     def spawn(cls, settings: WriterSettings) -> _Child:
@@ -236,24 +257,22 @@ class _Child:
         return child
 
     def ready(
-        self,
-        key: SigningKey,
-        read_replies: Callable[[Connection, subprocess.Popen[bytes]], None],
+        self, key: SigningKey, replies: Replies, loop: asyncio.AbstractEventLoop | None
     ) -> None:
-        """Wait until the child has opened the log and signs with `key`; then its replies
-        go to `read_replies` on a thread of their own. Raises, and stops the child, if not."""
+        """Wait until the child has opened the log and signs with `key`; then its answers
+        go to `replies` (`ReplyReader`), read on `loop` or on a thread of their own.
+        Raises, and stops the child, if not."""
         try:
             self._await_ready(key)
         except BaseException:
             self.stop(kill=True)
             raise
-        self.reader = threading.Thread(
-            target=read_replies,
-            args=(self.replies, self.process),
-            name="audit-writer-replies",
-            daemon=True,
-        )
-        self.reader.start()
+        # The handshake is read whole by the Connection, so nothing of what follows is in
+        # its hands: the reader takes over the same pipe.
+        descriptor = os.dup(self.replies.fileno())
+        self.replies.close()
+        self.reader = ReplyReader(descriptor, *replies)
+        self.reader.start(loop)
 
     def _await_ready(self, key: SigningKey) -> None:
         if not self.replies.poll(START_TIMEOUT_SECONDS):
@@ -289,8 +308,9 @@ class _Child:
             self.process.kill()
             self.process.wait()
         if self.reader is not None:
-            self.reader.join(timeout=STOP_TIMEOUT_SECONDS)
-        self.replies.close()
+            self.reader.finish(timeout=STOP_TIMEOUT_SECONDS)
+        else:
+            self.replies.close()
 
 
 def _spawn() -> tuple[subprocess.Popen[bytes], RequestPipe, Connection]:

@@ -52,6 +52,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             config.limits.worker_threads, 1
         )
         reaper = asyncio.create_task(end_idle_sessions(state.live))
+        state.read_audit_answers_on(asyncio.get_running_loop())
         try:
             yield
         finally:
@@ -60,6 +61,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 await reaper
             if dispatcher is not None:
                 dispatcher.stop()
+            state.read_audit_answers_on(None)
             state.close()
 
     app = FastAPI(

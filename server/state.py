@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from audit import AuditLog, SigningKey, open_record_store
@@ -39,6 +40,13 @@ class ServiceState:
         if isinstance(appender, AuditWriterProcess):
             appender.wait_ready()
         return state
+
+    def read_audit_answers_on(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Have the audit writer process's answers read on the service's event loop, where
+        sessions await them, or on a thread again (None) before the loop stops: `close`
+        writes from this thread and waits for answers the stopped loop could not read."""
+        if isinstance(self.audit_log, AuditWriterProcess):
+            self.audit_log.read_replies_on(loop)
 
     def close(self) -> None:
         self.live.close()  # records running sessions as abandoned while the store is open

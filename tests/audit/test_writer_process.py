@@ -179,3 +179,69 @@ def test_the_origin_names_the_log_in_its_checkpoints(
     assert writer.origin == "example.org/log" != DEFAULT_ORIGIN
     latest = record_store_factory().latest_checkpoint("example.org/log")
     assert latest is not None and latest.size == 1 + 1
+
+
+def test_answers_read_on_an_event_loop_settle_there_and_can_move_back_to_a_thread(
+    writer: AuditWriterProcess, record_store_factory: StoreFactory
+) -> None:
+    settled_on: list[int] = []
+
+    async def on_a_loop() -> tuple[int, list[int]]:
+        writer.read_replies_on(asyncio.get_running_loop())
+        try:
+            futures = [
+                writer.submit(AppendRequest(f"s{n}", POLICY, [event(n)], [], None))
+                for n in range(6)
+            ]
+            for future in futures:
+                future.add_done_callback(lambda _: settled_on.append(threading.get_ident()))
+            done = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+            return threading.get_ident(), [records[0].seq for records in done]
+        finally:
+            writer.read_replies_on(None)
+
+    loop_thread, seqs = asyncio.run(on_a_loop())
+    assert sorted(seqs) == list(range(1, 7))
+    assert settled_on and set(settled_on) <= {loop_thread}  # or at once, if already answered
+    later = writer.submit(AppendRequest("t", POLICY, [event(9)], [], None))
+    answered_on: list[int] = []
+    later.add_done_callback(lambda _: answered_on.append(threading.get_ident()))
+    assert later.result(timeout=30)[0].seq == 7  # read on a thread again: the loop is gone
+    assert answered_on and answered_on[0] != loop_thread
+    assert record_store_factory().head() == 7
+
+
+def test_a_child_killed_while_its_answers_are_read_on_a_loop_fails_the_waiting_appends(
+    writer: AuditWriterProcess, record_store_factory: StoreFactory
+) -> None:
+    async def on_a_loop() -> list[str]:
+        writer.read_replies_on(asyncio.get_running_loop())
+        outcomes: list[str] = []
+        try:
+            await asyncio.wrap_future(
+                writer.submit(AppendRequest("s", POLICY, [event(0)], [], None))
+            )
+            os.kill(writer.pid, signal.SIGKILL)
+            for turn in range(1, 50):
+                try:
+                    request = AppendRequest("s", POLICY, [event(turn)], [], None)
+                    await asyncio.wait_for(asyncio.wrap_future(writer.submit(request)), 30)
+                except AuditWriteError as error:
+                    outcomes.append(str(error))
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(RESTART_BACKOFF_SECONDS + 0.1)
+            # A new child starts from a worker thread; its answers are read on the loop too.
+            restarted = await asyncio.to_thread(writer.append, "s", POLICY, [event(100)])
+            outcomes.append(f"restarted at {restarted[0].seq}")
+            request = AppendRequest("s", POLICY, [event(101)], [], None)
+            again = await asyncio.wait_for(asyncio.wrap_future(writer.submit(request)), 30)
+            outcomes.append(f"then {again[0].seq}")
+        finally:
+            writer.read_replies_on(None)
+        return outcomes
+
+    failed, restarted, then = asyncio.run(on_a_loop())
+    assert "audit writer process" in failed
+    head = record_store_factory().head()
+    assert (restarted, then) == (f"restarted at {head - 1}", f"then {head}")
