@@ -6,6 +6,9 @@ after every SQLite or PostgreSQL call, every fsync and every hand-over of the co
 each wait up to a switch interval (5 ms) behind busy sessions: appends whose transaction
 took 4 ms waited 230 ms at p90 under 200 sessions. Here the child (`audit.writer_main`)
 encodes, signs and commits with a GIL nobody else wants, and a caller waits for one reply.
+No thread stands between a caller and the child: a request goes into the pipe from the
+caller's thread (`audit.request_pipe`), and the answers can be read on the event loop that
+awaits them (`read_replies_on`, `audit.reply_reader`).
 
 The contract is `AuditLog.append`'s: the records are durable when `append` returns, or it
 raises `AuditWriteError`. If the child dies, every append waiting for it raises, so those
