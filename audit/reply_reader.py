@@ -47,17 +47,14 @@ class ReplyReader:
         self._ended = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._loop
-
     def start(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        """Begin reading: on `loop` (from any thread), or on a thread of its own."""
-        self._loop = loop
-        if loop is None:
+        """Begin reading: on `loop` (from any thread), or on a thread of its own (also
+        when `loop` has closed meanwhile: nothing would read there)."""
+        self._loop = None if loop is None or loop.is_closed() else loop
+        if self._loop is None:
             self._start_thread()
         else:
-            loop.call_soon_threadsafe(self._watch_on, loop)
+            self._loop.call_soon_threadsafe(self._watch_on, self._loop)
 
     def move_to(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Read on `loop` from now on, or on a thread of its own (None). Called on the

@@ -116,3 +116,16 @@ def test_finish_reads_what_is_left_after_the_loop_has_gone() -> None:
     reader.finish(timeout=10)
     assert collected.answers == ["after the loop"]
     assert len(collected.ends) == 1
+
+
+def test_started_on_a_loop_that_has_closed_it_reads_on_a_thread() -> None:
+    collected = Collected()
+    reader, writer = reader_and_writer(collected)
+    closed = asyncio.new_event_loop()
+    closed.close()
+    reader.start(closed)  # a child restarted after the service's loop stopped
+    writer.send("answer")
+    writer.close()
+    assert collected.ended.wait(10)
+    reader.finish(timeout=10)
+    assert collected.answers == ["answer"]
