@@ -12,6 +12,7 @@ its reply; the flagged reply stays in the record.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from engine.events import FlagRaised, FlagRetracted, SessionEvent
 from engine.inputs import FinalUtterance, PartialUtterance
@@ -22,6 +23,15 @@ from evaluators.grounding import PassageLike
 from policies.models import Speaker
 
 REPLY_PASSAGES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class HeardLine:
+    """A learner's final line and the session's events for it, awaiting the persona."""
+
+    utterance_id: str
+    text: str
+    events: list[SessionEvent]
 
 
 class Conversation:
@@ -52,19 +62,33 @@ class Conversation:
 
     def say(self, utterance_id: str, text: str) -> Iterator[SessionEvent]:
         """The learner's final line, then the persona's streamed reply."""
+        heard = self.hear(utterance_id, text)
+        yield from heard.events
+        yield from self.answer(heard)
+
+    def hear(self, utterance_id: str, text: str) -> HeardLine:
+        """The session's judgement of the learner's final line (flags, coaching,
+        escalations), without the reply: a server shows it as soon as it is recorded,
+        while the persona is still thinking (`answer`)."""
         events = self.session.ingest(FinalUtterance(utterance_id=utterance_id, text=text))
-        yield from events
         self._history.append(("learner", text))
+        return HeardLine(utterance_id, text, events)
+
+    def answer(self, heard: HeardLine) -> Iterator[SessionEvent]:
+        """The persona's streamed reply to a line `hear` judged, knowing what was flagged in
+        it (partials included, less what the final withdrew); the session ends here if the
+        persona has nothing more to say."""
         if not self.active:
             return
+        events = heard.events
         withdrawn = {e.finding_id for e in events if isinstance(e, FlagRetracted)}
         findings = [
             finding
-            for finding in self._raised_while_speaking.pop(utterance_id, [])
+            for finding in self._raised_while_speaking.pop(heard.utterance_id, [])
             if finding.finding_id not in withdrawn
         ]
         findings += [e.finding for e in events if isinstance(e, FlagRaised)]
-        yield from self._respond(text, findings)
+        yield from self._respond(heard.text, findings)
         if self.persona.finished and self.active:
             yield from self.session.end()
 

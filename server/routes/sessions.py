@@ -452,15 +452,16 @@ class SessionSocket:
         if not live.active:
             state = live.state.value
             raise MessageRejected("session_ended", f"the session is {state}", utterance_id)
-        # A partial is evaluated on this loop (`LiveSession.partial_on_loop`); a final or the
-        # end, which may wait for the model or the knowledge base, on a worker thread.
+        # A partial is evaluated on this loop (`LiveSession.partial_on_loop`). A final, which
+        # may wait for the model or the knowledge base, is judged on a worker thread and its
+        # records awaited here (`final_on_loop`); the end runs on a worker thread.
         step: Callable[[], Awaitable[None]]
         if isinstance(message, PartialMessage):
             step = partial(
                 live.partial_on_loop, message.utterance_id, message.revision, message.text
             )
         elif isinstance(message, FinalMessage):
-            step = partial(run_in_threadpool, live.final, message.utterance_id, message.text)
+            step = partial(live.final_on_loop, message.utterance_id, message.text)
         else:
             step = partial(run_in_threadpool, live.end)
         if utterance_id is not None and not live.allow_utterance():

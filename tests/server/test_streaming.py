@@ -314,15 +314,25 @@ def test_a_flag_on_a_partial_is_shown_only_once_it_is_recorded_from_the_loop(
     assert "AnyIO worker thread" not in submitted_from[0]
 
 
-def test_a_flagged_partial_the_writer_process_refuses_fails_the_session_closed(
-    client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str
+@pytest.mark.parametrize(
+    "then",
+    [
+        partial("u1", 1, "I can offer guaranteed returns today"),
+        # A final is judged on a worker thread and its records awaited on the loop
+        # (LiveSession.final_on_loop).
+        final("u1", "I can offer guaranteed returns today."),
+    ],
+    ids=["flagged-partial", "final"],
+)
+def test_a_step_the_writer_process_refuses_fails_the_session_closed(
+    client: TestClient, app: FastAPI, keys: dict[str, str], session_id: str, then: Message
 ) -> None:
     shown_until_the_log_breaks(
         client,
         session_id,
         keys["learner"],
         partial("u1", 0, "I can offer"),
-        partial("u1", 1, "I can offer guaranteed returns today"),
+        then,
         service(app).audit_log.close,  # every later append raises
     )
     summary = client.get(f"/v1/sessions/{session_id}", headers=bearer(keys["learner"])).json()
