@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, suppress
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 
 from server.config import ServerConfig
@@ -17,6 +18,18 @@ from server.live import LiveSessions
 from server.routes import audit, knowledge, meta, policies, sessions, wellknown
 from server.state import ServiceState
 from server.webhooks import WebhookDispatcher
+
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+"""FastAPI's OpenTelemetry off, environment included: with `FASTAPI_OTEL_AUTO_CONFIGURE=true`
+and an OTLP endpoint in the environment it would otherwise export every request's route and
+timing, and the messages of failures (which can quote a learner's words), to that endpoint.
+What a session said goes to the audit log and nowhere else."""
 
 log = logging.getLogger("proctor.sessions")
 
@@ -70,6 +83,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         description="Compliance guardrails, rubric scoring and signed evidence for role-play "
         "training: policies, knowledge bases, streaming practice sessions and audit exports.",
         lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
     )
     app.state.service = state
     install_error_handlers(app)
