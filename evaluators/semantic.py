@@ -91,6 +91,22 @@ def settled_clauses(text: str) -> list[Clause]:
     return found
 
 
+_MAY_CLOSE_A_CLAUSE = re.compile(
+    r"[.!?;,\n\u2026-]|\b(?:but|however|although|whereas)\b", re.IGNORECASE
+)
+
+
+def settles_no_more_than(previous: str, text: str) -> bool:
+    """Whether `text` is `previous` plus whole words that can close no clause, so that
+    `settled_clauses(text)` is `settled_clauses(previous)`: a caller that follows a growing
+    partial transcript skips cutting it into clauses again for most words (that was a
+    twelfth of a server's event-loop time per partial). False whenever unsure."""
+    if not text.startswith(previous):
+        return False
+    added = text[len(previous) :]
+    return added[:1].isspace() and _MAY_CLOSE_A_CLAUSE.search(added) is None
+
+
 @dataclass(frozen=True)
 class SemanticHit:
     """A clause close to one of a matcher's examples."""

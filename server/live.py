@@ -41,7 +41,7 @@ from engine.held_recording import HeldRecords, HoldingRecorder
 from engine.planning import plan_policy, uses_semantic_matching
 from engine.practice import Conversation, HeardLine
 from evaluators.plan import PolicyPlan
-from evaluators.semantic import SentenceEmbedder, ends_sentence
+from evaluators.semantic import SentenceEmbedder, ends_sentence, settles_no_more_than
 from knowledge_base import Embedder, KnowledgeBase
 from knowledge_base.minilm import PASSES_AT_ONCE
 from policies import Policy
@@ -225,6 +225,7 @@ class LiveSession:
         self._recorder = recorder
         self._prefetcher = prefetcher
         self._last_prefetched: list[str] = []
+        self._last_partial_text = ""
         self.conversation = conversation
         self.key_id = key_id
         self.created_at = datetime.now(UTC)
@@ -332,11 +333,15 @@ class LiveSession:
 
     def _offer_prefetch(self, text: str) -> None:
         """Offer the texts `text` settles, unless the last offer was the same: one more word
-        mostly settles nothing new, and each offer wakes a prefetch thread that takes the GIL
-        from the event loop only to find its texts cached. Offered before the partial is
-        evaluated, so the embedding starts as early as it can and is under way by the time
-        the learner sees the partial's echo."""
+        mostly settles nothing new (and when it cannot, `settles_no_more_than` says so
+        without cutting the text into clauses), and each offer wakes a prefetch thread that
+        takes the GIL from the event loop only to find its texts cached. Offered before the
+        partial is evaluated, so the embedding starts as early as it can and is under way by
+        the time the learner sees the partial's echo."""
         if self._prefetcher is None or not self.active:
+            return
+        previous, self._last_partial_text = self._last_partial_text, text
+        if settles_no_more_than(previous, text):
             return
         texts = self.session.texts_to_prefetch(text)
         if texts == self._last_prefetched:

@@ -10,8 +10,16 @@ from collections.abc import Callable, Sequence
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from evaluators.semantic import Clause, clauses, ends_sentence, settled_clauses
+from evaluators.semantic import (
+    Clause,
+    clauses,
+    ends_sentence,
+    settled_clauses,
+    settles_no_more_than,
+)
 from knowledge_base import minilm
 from server.prefetch import EmbeddingPrefetcher
 from tests.server.conftest import bearer
@@ -38,6 +46,51 @@ def test_the_last_clause_settles_when_the_text_ends_a_sentence() -> None:
     assert ends_sentence(text) and ends_sentence(text + "  ")
     assert texts(settled_clauses(text)) == texts(clauses(text))
     assert not ends_sentence("a dose of 3 mg") and not ends_sentence("")
+
+
+# Mostly plain words and spaces, so that runs of three or more words (a clause) are common.
+WORDS = st.sampled_from(
+    ["it", "is", "safe", "rare", "But", "however", "butter", "3.5", "risk-free", "ok.", "no,"]
+)
+SEPARATORS = st.sampled_from([" ", " ", " ", " ", "  ", "\n", ". ", ", ", "; ", " - ", "\u2026 "])
+
+
+@st.composite
+def growing_partials(draw: st.DrawFn) -> tuple[str, str]:
+    """A partial transcript and a later one: the same words and usually more (cut at a
+    word's end, as a recogniser sends them), or cut anywhere."""
+    words = draw(st.lists(WORDS, min_size=1, max_size=12))
+    separators = [draw(SEPARATORS) for _ in words[1:]]
+    pieces = [words[0]] + [sep + word for sep, word in zip(separators, words[1:], strict=True)]
+    text = "".join(pieces)
+    if draw(st.booleans()):
+        return "".join(pieces[: draw(st.integers(0, len(pieces)))]), text
+    return text[: draw(st.integers(0, len(text)))], text
+
+
+@settings(max_examples=1000)
+@given(growing_partials())
+def test_words_that_close_no_clause_settle_nothing_new(partials: tuple[str, str]) -> None:
+    previous, text = partials
+    if settles_no_more_than(previous, text):
+        assert texts(settled_clauses(text)) == texts(settled_clauses(previous))
+
+
+@pytest.mark.parametrize(
+    "added",
+    [". Many", "; many", ", but rare", " but rare", " However rare", " although rare",
+     " whereas rare", "\nMany", " - many", " -- many", "\u2026 many", "! Many", "? Many"],
+)  # fmt: skip
+def test_words_that_may_close_a_clause_are_never_skipped(added: str) -> None:
+    previous = "It is well tolerated"
+    assert not settles_no_more_than(previous, previous + added)
+    assert texts(settled_clauses(previous + added)) != texts(settled_clauses(previous))
+
+
+def test_plain_words_are_skipped_but_not_a_word_cut_short_or_a_revision() -> None:
+    assert settles_no_more_than("It is well", "It is well tolerated by most butter")
+    assert not settles_no_more_than("a dose of 3", "a dose of 3.5")  # no space first
+    assert not settles_no_more_than("a dose of 3", "a dose of 4 mg")  # a revision
 
 
 class RecordingEmbedder:
