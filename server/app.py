@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from server.config import ServerConfig
 from server.errors import install_error_handlers
 from server.live import LiveSessions
-from server.routes import audit, knowledge, meta, policies, sessions, wellknown
+from server.routes import audit, knowledge, meta, policies, scenarios, sessions, wellknown
 from server.state import ServiceState
 from server.webhooks import WebhookDispatcher
 
@@ -91,6 +91,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(knowledge.router)
     app.include_router(audit.router)
+    app.include_router(scenarios.router)
     app.include_router(sessions.router)
     app.include_router(wellknown.router)
     return app

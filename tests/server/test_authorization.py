@@ -175,6 +175,7 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
         ANY_ROLE,
         call("GET", "/v1/knowledge-bases/velmora-label/search", params={"q": "dose"}),
     ),
+    ("GET", "/v1/scenarios"): (ANY_ROLE, call("GET", "/v1/scenarios")),
     # sessions: learners practise; a learner reads only their own, staff read all
     ("GET", "/v1/sessions"): (ANY_ROLE, call("GET", "/v1/sessions")),
     ("POST", "/v1/sessions"): (LEARNERS, call("POST", "/v1/sessions", json={"policy_id": "demo"})),
