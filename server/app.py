@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from starlette.concurrency import run_in_threadpool
 
+from server import pages
 from server.config import ServerConfig
 from server.errors import install_error_handlers
 from server.live import LiveSessions
@@ -94,4 +95,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(scenarios.router)
     app.include_router(sessions.router)
     app.include_router(wellknown.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
     return app

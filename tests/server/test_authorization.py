@@ -21,7 +21,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from fastapi.testclient import TestClient
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocketDisconnect
 
 from server import ServerConfig, create_app
@@ -127,6 +128,9 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
     ("GET", "/docs/oauth2-redirect"): (PUBLIC, call("GET", "/docs/oauth2-redirect")),
     ("GET", "/redoc"): (PUBLIC, call("GET", "/redoc")),
     ("GET", "/v1/health"): (PUBLIC, call("GET", "/v1/health")),
+    # web pages and their files: public; each page asks for a key and calls the API with it
+    ("GET", "/"): (PUBLIC, call("GET", "/")),
+    ("GET", "/static/{file}"): (PUBLIC, call("GET", "/static/learner.js")),
     ("GET", "/.well-known/proctor/audit-keys"): (
         PUBLIC,
         call("GET", "/.well-known/proctor/audit-keys"),
@@ -203,6 +207,8 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
         route = context.original_route
         if isinstance(route, APIWebSocketRoute):
             found.add(("WS", context.path or ""))
+        elif isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            found.add(("GET", f"{context.path or route.path}/{{file}}"))
         elif isinstance(route, APIRoute | Route):
             methods = context.methods or set()
             found |= {(method, context.path or "") for method in methods if method != "HEAD"}
