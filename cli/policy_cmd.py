@@ -12,18 +12,19 @@ from pathlib import Path
 from cli.home import ProctorHome
 from cli.knowledge import knowledge_root, open_knowledge
 from engine.planning import plan_policy, uses_semantic_matching
+from engine.policy_check import checked_policy as checked_document
+from engine.policy_check import lint_document
 from engine.policy_test_knowledge import knowledge_from_documents
 from engine.policy_test_report import FixtureResult, PolicyTestReport
 from engine.policy_testing import GroundingKnowledge, run_policy_tests
 from engine.scenarios import load_scenario
-from evaluators import PatternError, PolicyPlan, compile_policy
+from evaluators import PolicyPlan
 from knowledge_base import Embedder, KnowledgeBaseError, default_embedder
 from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
 from policies import DocumentError, DocumentIssue, policy_digest, policy_json_schema_text
-from policies.documents import YamlDocument, located_issue, read_yaml
+from policies.documents import YamlDocument, read_yaml
 from policies.fixtures import fixture_paths, fixtures_folder, load_fixtures
-from policies.lint import Level, LintIssue, ScenarioLimit, lint_policy
-from policies.loading import policy_from_document
+from policies.lint import Level, LintIssue, ScenarioLimit
 from policies.models import Policy
 
 EXIT_MISMATCH = 1
@@ -78,40 +79,21 @@ def run(args: argparse.Namespace) -> int:
 # --- lint ---------------------------------------------------------------------------------
 
 
-def _pattern_issue(document: YamlDocument, policy: Policy, error: PatternError) -> DocumentIssue:
-    """The pattern's own line: rules and objectives alike, in whichever of their fields
-    (`match`, `trigger`, `require`, `first`, `then`, `before`) it was written."""
-    pattern = error.pattern
-    owners = [("guardrails", [rule.id for rule in policy.guardrails])]
-    owners.append(("objectives", [objective.id for objective in policy.objectives]))
-    for section, ids in owners:
-        if pattern.rule_id in ids:
-            index = ids.index(pattern.rule_id)
-            path = (section, index, pattern.field, pattern.source, pattern.index)
-            return located_issue(document, path, f"cannot compile: {error.reason}")
-    return located_issue(document, (), f"{pattern.describe()}: cannot compile: {error.reason}")
-
-
 def checked_policy(path: Path) -> tuple[YamlDocument, Policy]:
     """Read and validate a policy, and compile its patterns (without loading any model);
     raises DocumentError with every issue located."""
     document = read_yaml(path)
-    policy = policy_from_document(document)
-    try:
-        compile_policy(policy)
-    except PatternError as error:
-        raise DocumentError([_pattern_issue(document, policy, error)]) from None
-    return document, policy
+    return document, checked_document(document)
 
 
 def lint_file(path: Path) -> tuple[Policy | None, list[LintIssue]]:
     """Validate one file completely: schema, references, that every pattern compiles, and the
     settings that cannot take effect (policies/lint.py)."""
     try:
-        document, policy = checked_policy(path)
+        document = read_yaml(path)
     except DocumentError as error:
         return None, [LintIssue(Level.error, issue) for issue in error.issues]
-    return policy, lint_policy(document, policy, scenario_limits(path))
+    return lint_document(document, scenario_limits(path))
 
 
 def scenario_limits(policy_path: Path) -> list[ScenarioLimit]:

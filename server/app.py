@@ -16,7 +16,16 @@ from server import pages
 from server.config import ServerConfig
 from server.errors import install_error_handlers
 from server.live import LiveSessions
-from server.routes import audit, knowledge, meta, policies, scenarios, sessions, wellknown
+from server.routes import (
+    audit,
+    knowledge,
+    meta,
+    policies,
+    policy_lint,
+    scenarios,
+    sessions,
+    wellknown,
+)
 from server.state import ServiceState
 from server.webhooks import WebhookDispatcher
 
@@ -89,6 +98,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.service = state
     install_error_handlers(app)
     app.include_router(meta.router)
+    app.include_router(policy_lint.router)
     app.include_router(policies.router)
     app.include_router(knowledge.router)
     app.include_router(audit.router)

@@ -154,6 +154,10 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
         ANY_ROLE,
         call("GET", "/v1/policies/demo/versions/1"),
     ),
+    ("POST", "/v1/policies/lint"): (
+        OFFICER,
+        call("POST", "/v1/policies/lint", json={"source": POLICY.format(version=9)}),
+    ),
     ("POST", "/v1/policies/{policy_id}/versions/{version}/publish"): (
         OFFICER,
         call("POST", "/v1/policies/demo/versions/3/publish"),
