@@ -20,5 +20,10 @@ def learner_page() -> FileResponse:
     return FileResponse(STATIC / "learner.html", media_type="text/html")
 
 
+@router.get("/officer")
+def officer_page() -> FileResponse:
+    return FileResponse(STATIC / "officer.html", media_type="text/html")
+
+
 def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC)

@@ -2,32 +2,15 @@
 // flags on the exact words that raised them while typing, and end with the scorecard.
 // No framework and no build step: the page talks to the same API as every other client.
 
+import { api, apiKey, rememberKey } from "/static/api.js";
+
 const $ = (id) => document.getElementById(id);
-const keyStore = "proctor.api-key";
-
-function apiKey() {
-  return sessionStorage.getItem(keyStore) || "";
-}
-
-async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { Authorization: `Bearer ${apiKey()}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const payload = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const message = payload.error ? payload.error.message : `HTTP ${response.status}`;
-    throw new Error(message);
-  }
-  return payload;
-}
 
 // --- choosing a scenario ------------------------------------------------------------------
 
 async function showScenarios(event) {
   event.preventDefault();
-  sessionStorage.setItem(keyStore, $("api-key").value.trim());
+  rememberKey($("api-key").value);
   $("setup-error").textContent = "";
   try {
     const scenarios = await api("GET", "/v1/scenarios");

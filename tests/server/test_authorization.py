@@ -130,6 +130,7 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
     ("GET", "/v1/health"): (PUBLIC, call("GET", "/v1/health")),
     # web pages and their files: public; each page asks for a key and calls the API with it
     ("GET", "/"): (PUBLIC, call("GET", "/")),
+    ("GET", "/officer"): (PUBLIC, call("GET", "/officer")),
     ("GET", "/static/{file}"): (PUBLIC, call("GET", "/static/learner.js")),
     ("GET", "/.well-known/proctor/audit-keys"): (
         PUBLIC,

@@ -1,0 +1,26 @@
+// What every page shares: the caller's API key (kept in this tab's session storage only) and
+// calls to the service's JSON API with it.
+
+const keyStore = "proctor.api-key";
+
+export function apiKey() {
+  return sessionStorage.getItem(keyStore) || "";
+}
+
+export function rememberKey(key) {
+  sessionStorage.setItem(keyStore, key.trim());
+}
+
+export async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${apiKey()}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const payload = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const message = payload.error ? payload.error.message : `HTTP ${response.status}`;
+    throw new Error(message);
+  }
+  return payload;
+}
