@@ -18,6 +18,7 @@ from server.errors import install_error_handlers
 from server.live import LiveSessions
 from server.routes import (
     audit,
+    audit_verify,
     knowledge,
     meta,
     policies,
@@ -102,6 +103,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(knowledge.router)
     app.include_router(audit.router)
+    app.include_router(audit_verify.router)
     app.include_router(scenarios.router)
     app.include_router(sessions.router)
     app.include_router(wellknown.router)

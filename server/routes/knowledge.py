@@ -19,6 +19,7 @@ from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody
 from server.security import require, service_state
 from server.state import ServiceState
+from server.uploads import save_upload
 
 router = APIRouter(prefix="/v1/knowledge-bases", tags=["knowledge bases"])
 
@@ -33,7 +34,6 @@ Name = Annotated[
     ),
 ]
 DOCUMENT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".csv")
-_CHUNK = 1 << 20
 
 
 class SkippedDocument(BaseModel):
@@ -103,19 +103,6 @@ def _document_name(upload: UploadFile) -> str:
     return name
 
 
-def _save(upload: UploadFile, target: FilePath, limit: int) -> None:
-    """Copy the upload to `target`, refusing it as soon as it passes `limit` bytes."""
-    size = 0
-    with target.open("xb") as sink:
-        while chunk := upload.file.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(
-                    413, "too_large", f"{target.name} exceeds the upload limit of {limit} bytes"
-                )
-            sink.write(chunk)
-
-
 @router.post(
     "/{name}/documents",
     response_model=IngestResult,
@@ -143,7 +130,7 @@ def upload_documents(
     limit = state.config.limits.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="proctor-upload-") as folder:
         for upload, document in zip(files, names, strict=True):
-            _save(upload, FilePath(folder) / document, limit)
+            save_upload(upload, FilePath(folder) / document, limit)
         try:
             report = knowledge.ingest(FilePath(folder))
         except KnowledgeBaseError as error:

@@ -1,0 +1,78 @@
+"""Verify an uploaded evidence bundle against this service's audit keys.
+
+An auditor who received a bundle (from this service, a colleague or a regulator's request)
+checks it here as `proctor audit verify` would, with one difference: only bundles signed
+by this service's keys, current or retired, are accepted. Nothing is stored."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, UploadFile
+from pydantic import BaseModel, Field
+
+from audit import KeyFileError, verify_bundle
+from audit.keyring import load_retired_keys
+from server.auth import Principal, Role
+from server.errors import ApiError, ErrorBody
+from server.security import require, service_state
+from server.state import ServiceState
+from server.uploads import save_upload
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+Auditor = Annotated[Principal, Depends(require(Role.auditor))]
+State = Annotated[ServiceState, Depends(service_state)]
+
+
+class BundleProblem(BaseModel):
+    code: str
+    message: str
+    seq: int | None = Field(description="The record's sequence number, where one is at fault.")
+
+
+class Verification(BaseModel):
+    ok: bool = Field(description="True exactly when no problem was found.")
+    records_checked: int
+    sessions: int
+    keyids: list[str] = Field(description="This service's keys that signed the bundle.")
+    problems: list[BundleProblem]
+
+
+@router.post(
+    "/verifications",
+    response_model=Verification,
+    summary="Verify an uploaded evidence bundle",
+    responses={
+        401: {"model": ErrorBody, "description": "No or an unknown API key."},
+        403: {"model": ErrorBody, "description": "The caller's role may not do this."},
+        413: {"model": ErrorBody, "description": "The bundle exceeds the upload limit."},
+    },
+)
+def verify_upload(
+    bundle: Annotated[UploadFile, File(description="A bundle zip from `/v1/audit/exports`.")],
+    principal: Auditor,
+    state: State,
+) -> Verification:
+    """A damaged, altered or foreign bundle is a verification that failed, with its
+    problems listed, not an error of the request."""
+    try:
+        retired = load_retired_keys(state.config.retired_keys_dir)
+    except KeyFileError as error:
+        raise ApiError(500, "keys_unavailable", str(error)) from None
+    trusted = {state.audit_log.key.public_key.keyid, *(key.keyid for key in retired)}
+    with tempfile.TemporaryDirectory(prefix="proctor-verify-") as folder:
+        path = Path(folder) / "bundle.zip"
+        save_upload(bundle, path, state.config.limits.max_upload_bytes)
+        report = verify_bundle(path, trusted_keyids=trusted, workers=1)
+    return Verification(
+        ok=report.ok,
+        records_checked=report.records_checked,
+        sessions=report.sessions,
+        keyids=report.keyids,
+        problems=[
+            BundleProblem(code=p.code, message=p.message, seq=p.seq) for p in report.problems
+        ],
+    )
