@@ -4,6 +4,7 @@ key and keeps it in the browser tab's session storage only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -11,18 +12,20 @@ from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent / "static"
+PAGES = {"/": "learner.html", "/officer": "officer.html", "/auditor": "auditor.html"}
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/")
-def learner_page() -> FileResponse:
-    return FileResponse(STATIC / "learner.html", media_type="text/html")
+def _page(file: str) -> Callable[[], FileResponse]:
+    def page() -> FileResponse:
+        return FileResponse(STATIC / file, media_type="text/html")
+
+    return page
 
 
-@router.get("/officer")
-def officer_page() -> FileResponse:
-    return FileResponse(STATIC / "officer.html", media_type="text/html")
+for _path, _file in PAGES.items():
+    router.add_api_route(_path, _page(_file), methods=["GET"], name=_file.removesuffix(".html"))
 
 
 def static_files() -> StaticFiles:

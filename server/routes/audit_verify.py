@@ -7,6 +7,7 @@ by this service's keys, current or retired, are accepted. Nothing is stored."""
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +67,8 @@ def verify_upload(
     with tempfile.TemporaryDirectory(prefix="proctor-verify-") as folder:
         path = Path(folder) / "bundle.zip"
         save_upload(bundle, path, state.config.limits.max_upload_bytes)
+        if not zipfile.is_zipfile(path):
+            return _not_a_zip(bundle.filename or "the upload")
         report = verify_bundle(path, trusted_keyids=trusted, workers=1)
     return Verification(
         ok=report.ok,
@@ -76,3 +79,14 @@ def verify_upload(
             BundleProblem(code=p.code, message=p.message, seq=p.seq) for p in report.problems
         ],
     )
+
+
+def _not_a_zip(name: str) -> Verification:
+    """A truncated or foreign file, reported by its own name rather than where it was kept."""
+    problem = BundleProblem(
+        code="not-a-zip",
+        message=f"{name} is not a zip archive (bundles from /v1/audit/exports are); "
+        "it may be incomplete",
+        seq=None,
+    )
+    return Verification(ok=False, records_checked=0, sessions=0, keyids=[], problems=[problem])

@@ -24,3 +24,20 @@ export async function api(method, path, body) {
   }
   return payload;
 }
+
+// For answers that are not JSON (a bundle to download) or requests that are not (an upload):
+// the raw Response, after the same error handling.
+export async function apiResponse(method, path, { json, form } = {}) {
+  const headers = { Authorization: `Bearer ${apiKey()}` };
+  if (json !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: json !== undefined ? JSON.stringify(json) : form,
+  });
+  if (!response.ok) {
+    const payload = await response.json().catch(() => ({}));
+    throw new Error(payload.error ? payload.error.message : `HTTP ${response.status}`);
+  }
+  return response;
+}

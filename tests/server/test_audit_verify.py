@@ -71,4 +71,6 @@ def test_a_file_that_is_not_a_bundle_is_a_failed_verification(
     client: TestClient, keys: dict[str, str]
 ) -> None:
     report = verified(client, keys["auditor"], b"not a zip at all")
-    assert not report["ok"] and report["problems"][0]["message"]
+    assert not report["ok"]
+    (problem,) = report["problems"]
+    assert problem["code"] == "not-a-zip" and problem["message"].startswith("evidence.zip ")

@@ -131,6 +131,7 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
     # web pages and their files: public; each page asks for a key and calls the API with it
     ("GET", "/"): (PUBLIC, call("GET", "/")),
     ("GET", "/officer"): (PUBLIC, call("GET", "/officer")),
+    ("GET", "/auditor"): (PUBLIC, call("GET", "/auditor")),
     ("GET", "/static/{file}"): (PUBLIC, call("GET", "/static/learner.js")),
     ("GET", "/.well-known/proctor/audit-keys"): (
         PUBLIC,
