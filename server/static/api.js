@@ -19,8 +19,9 @@ export async function api(method, path, body) {
   });
   const payload = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const message = payload.error ? payload.error.message : `HTTP ${response.status}`;
-    throw new Error(message);
+    const error = new Error(payload.error ? payload.error.message : `HTTP ${response.status}`);
+    error.issues = (payload.error && payload.error.issues) || []; // located problems, if any
+    throw error;
   }
   return payload;
 }

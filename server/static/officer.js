@@ -1,5 +1,6 @@
 // The compliance officer's page: write a policy with the service's own checks shown as they
-// type (the same schema and linter as `proctor policy lint`), save it as a draft, publish it.
+// type (the same schema and linter as `proctor policy lint`), save it as a draft, run its
+// fixture tests, publish it.
 
 import { api, apiKey, rememberKey } from "/static/api.js";
 
@@ -19,6 +20,7 @@ function useKey(event) {
 
 function edited() {
   saved = null;
+  $("fixtures").hidden = true;
   $("publish").disabled = true;
   $("saved").textContent = "";
   clearTimeout(checkTimer);
@@ -70,6 +72,7 @@ async function save(event) {
     saved = { policy_id: stored.policy_id, version: stored.version };
     $("saved").textContent = `Saved ${stored.policy_id} version ${stored.version} as a draft.`;
     $("publish").disabled = false;
+    $("fixtures").hidden = false;
   } catch (error) {
     $("editor-error").textContent = error.message;
   }
@@ -89,7 +92,54 @@ async function publish() {
   }
 }
 
+async function runFixtures(event) {
+  event.preventDefault();
+  if (!saved) return;
+  $("editor-error").textContent = "";
+  const fixtures = {};
+  for (const file of $("fixture-files").files) fixtures[file.name] = await file.text();
+  const path = `/v1/policies/${encodeURIComponent(saved.policy_id)}/versions/${saved.version}/test`;
+  try {
+    showFixtureReport(await api("POST", path, { fixtures }));
+  } catch (error) {
+    const located = error.issues.map(
+      (issue) => `${issue.source}:${issue.line}:${issue.column}: ${issue.field ? `${issue.field}: ` : ""}${issue.message}`,
+    );
+    $("editor-error").textContent = [error.message, ...located].join("; ");
+  }
+}
+
+function showFixtureReport(report) {
+  const failed = report.fixtures.filter((fixture) => !fixture.passed).length;
+  $("fixtures-verdict").textContent = report.passed
+    ? `All ${report.fixtures.length} fixture(s) passed.`
+    : `${failed} of ${report.fixtures.length} fixture(s) failed.`;
+  const body = $("fixture-results").tBodies[0];
+  body.replaceChildren();
+  for (const fixture of report.fixtures) {
+    const row = body.insertRow();
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.textContent = `${fixture.name} (${fixture.file})`;
+    row.append(name);
+    row.insertCell().textContent = fixture.passed ? "passed" : "failed";
+    const differences = document.createElement("ul");
+    for (const mismatch of fixture.mismatches) {
+      const item = document.createElement("li");
+      item.textContent = mismatch.message;
+      differences.append(item);
+    }
+    row.insertCell().append(differences);
+  }
+  $("fixture-results").hidden = false;
+  const unexercised = report.coverage.unexercised_rules;
+  $("coverage").textContent = unexercised.length
+    ? `Rules no fixture exercises: ${unexercised.join(", ")}.`
+    : "Every rule is exercised by a fixture.";
+}
+
 $("key-form").addEventListener("submit", useKey);
+$("fixtures-form").addEventListener("submit", runFixtures);
 $("policy-source").addEventListener("input", edited);
 $("policy-form").addEventListener("submit", save);
 $("publish").addEventListener("click", publish);
