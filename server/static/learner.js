@@ -150,17 +150,11 @@ function receive(message) {
   }
   const event = message.event;
   switch (event.type) {
-    case "utterance.partial": {
-      const entry = utterance(event.utterance_id, event.speaker);
-      entry.text = event.text;
-      entry.item.classList.add("draft");
-      render(entry);
-      break;
-    }
+    case "utterance.partial":
     case "utterance.final": {
       const entry = utterance(event.utterance_id, event.speaker);
       entry.text = event.text;
-      entry.item.classList.remove("draft");
+      entry.item.classList.toggle("draft", event.type === "utterance.partial");
       render(entry);
       break;
     }
