@@ -48,6 +48,11 @@ class DocumentError(Exception):
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 
+def too_deep(source: str) -> DocumentIssue:
+    """A document nested past what the YAML reader can follow (it raised RecursionError)."""
+    return DocumentIssue(source, 1, 1, (), "the YAML is nested too deeply to read")
+
+
 def format_field_path(path: FieldPath) -> str:
     text = ""
     for part in path:

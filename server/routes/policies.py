@@ -20,6 +20,7 @@ from evaluators import PatternError, PolicyPlan
 from knowledge_base import KnowledgeBaseError, default_embedder, open_knowledge_base
 from knowledge_base.kb import EMBEDDING_CACHE_FOLDER
 from policies import DocumentError, DocumentIssue
+from policies.documents import too_deep
 from policies.fixtures import FIXTURE_SUFFIXES, LoadedFixture, parse_fixture
 from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody, error_body
@@ -155,7 +156,7 @@ def save_draft(
     except DocumentError as error:
         return _issues_response("the policy is invalid", error.issues)
     except RecursionError:
-        return _issues_response("the policy is invalid", [_too_deep("policy.yaml")])
+        return _issues_response("the policy is invalid", [too_deep("policy.yaml")])
     except PolicyConflictError as error:
         raise ApiError(409, "published", str(error)) from None
     return PolicyDetail.of(stored)
@@ -253,7 +254,7 @@ def run_fixtures(
             issues += error.issues
             continue
         except RecursionError:
-            issues.append(_too_deep(name))
+            issues.append(too_deep(name))
             continue
         fixtures.append(loaded)
     if issues:
@@ -268,10 +269,6 @@ def run_fixtures(
         raise ApiError(422, "invalid_fixture", f"a fixture cannot be replayed: {error}") from None
     except KnowledgeBaseError as error:
         raise ApiError(409, "knowledge_base", str(error)) from None
-
-
-def _too_deep(source: str) -> DocumentIssue:
-    return DocumentIssue(source, 1, 1, (), "the YAML is nested too deeply to read")
 
 
 def _fixture_name(name: str) -> bool:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from engine.policy_check import lint_document
 from policies import DocumentError
-from policies.documents import parse_yaml
+from policies.documents import parse_yaml, too_deep
 from policies.lint import Level, LintIssue
 from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody
@@ -64,8 +64,8 @@ def lint(request: Annotated[LintRequest, Body()], principal: Officer, state: Sta
         policy, issues = lint_document(parse_yaml(request.source, SOURCE_NAME))
     except DocumentError as error:
         policy, issues = None, [LintIssue(Level.error, issue) for issue in error.issues]
-    except RecursionError:
-        raise ApiError(422, "too_deep", "the policy nests too deeply to read") from None
+    except RecursionError:  # as saving a draft reports it
+        policy, issues = None, [LintIssue(Level.error, too_deep(SOURCE_NAME))]
     return LintReport(
         valid=policy is not None and all(item.level is not Level.error for item in issues),
         policy_id=policy.policy if policy else None,

@@ -56,3 +56,13 @@ def test_yaml_that_does_not_parse_is_an_issue_not_a_failure(
 ) -> None:
     report = linted(client, keys["officer"], "policy: [unclosed\n")
     assert not report["valid"] and report["issues"][0]["line"] >= 1
+
+
+def test_a_document_nested_too_deeply_is_an_issue_as_when_saving(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    report = linted(client, keys["officer"], "a: " + "[" * 5000)
+    assert not report["valid"]
+    assert [issue["message"] for issue in report["issues"]] == [
+        "the YAML is nested too deeply to read"
+    ]
