@@ -24,6 +24,7 @@ from server.routes import (
     policies,
     policy_lint,
     scenarios,
+    session_evidence,
     sessions,
     wellknown,
 )
@@ -104,6 +105,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(knowledge.router)
     app.include_router(audit.router)
     app.include_router(audit_verify.router)
+    app.include_router(session_evidence.router)
     app.include_router(scenarios.router)
     app.include_router(sessions.router)
     app.include_router(wellknown.router)

@@ -104,7 +104,7 @@ class SessionFilter(BaseModel):
         )
 
 
-def _index(request: Request) -> SessionIndex:
+def session_index(request: Request) -> SessionIndex:
     """The app's session index, made on first use."""
     app_state = request.app.state
     index = getattr(app_state, "session_index", None)
@@ -117,7 +117,7 @@ def _index(request: Request) -> SessionIndex:
 def _matching(
     request: Request, state: ServiceState, chosen: AuditFilter
 ) -> tuple[int, list[IndexedSession]]:
-    return _index(request).matching(state.audit_store, chosen)
+    return session_index(request).matching(state.audit_store, chosen)
 
 
 @router.get(

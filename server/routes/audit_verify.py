@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
 
-from audit import KeyFileError, verify_bundle
+from audit import KeyFileError, VerificationReport, verify_bundle
 from audit.keyring import load_retired_keys
 from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody
@@ -41,6 +41,18 @@ class Verification(BaseModel):
     keyids: list[str] = Field(description="This service's keys that signed the bundle.")
     problems: list[BundleProblem]
 
+    @classmethod
+    def of(cls, report: VerificationReport) -> Verification:
+        return cls(
+            ok=report.ok,
+            records_checked=report.records_checked,
+            sessions=report.sessions,
+            keyids=report.keyids,
+            problems=[
+                BundleProblem(code=p.code, message=p.message, seq=p.seq) for p in report.problems
+            ],
+        )
+
 
 @router.post(
     "/verifications",
@@ -59,26 +71,23 @@ def verify_upload(
 ) -> Verification:
     """A damaged, altered or foreign bundle is a verification that failed, with its
     problems listed, not an error of the request."""
-    try:
-        retired = load_retired_keys(state.config.retired_keys_dir)
-    except KeyFileError as error:
-        raise ApiError(500, "keys_unavailable", str(error)) from None
-    trusted = {state.audit_log.key.public_key.keyid, *(key.keyid for key in retired)}
+    trusted = service_keyids(state)
     with tempfile.TemporaryDirectory(prefix="proctor-verify-") as folder:
         path = Path(folder) / "bundle.zip"
         save_upload(bundle, path, state.config.limits.max_upload_bytes)
         if not zipfile.is_zipfile(path):
             return _not_a_zip(bundle.filename or "the upload")
         report = verify_bundle(path, trusted_keyids=trusted, workers=1)
-    return Verification(
-        ok=report.ok,
-        records_checked=report.records_checked,
-        sessions=report.sessions,
-        keyids=report.keyids,
-        problems=[
-            BundleProblem(code=p.code, message=p.message, seq=p.seq) for p in report.problems
-        ],
-    )
+    return Verification.of(report)
+
+
+def service_keyids(state: ServiceState) -> set[str]:
+    """Ids of the keys this service signs with now or signed with before a rotation."""
+    try:
+        retired = load_retired_keys(state.config.retired_keys_dir)
+    except KeyFileError as error:
+        raise ApiError(500, "keys_unavailable", str(error)) from None
+    return {state.audit_log.key.public_key.keyid, *(key.keyid for key in retired)}
 
 
 def _not_a_zip(name: str) -> Verification:

@@ -1,5 +1,6 @@
-// The auditor's page: list sessions by filter, export their signed evidence as a bundle, and
-// verify a bundle (this one or any other) against the service's keys.
+// The auditor's page: list sessions by filter, open one (its report and the verifier's verdict
+// on its records), export their signed evidence as a bundle, and verify a bundle (this one or
+// any other) against the service's keys.
 
 import { api, apiKey, apiResponse, rememberKey } from "/static/api.js";
 
@@ -52,9 +53,45 @@ async function listSessions(event) {
       ]) {
         row.insertCell().textContent = value;
       }
+      const open = document.createElement("button");
+      open.type = "button";
+      open.textContent = "Open";
+      open.setAttribute("aria-label", `Open session ${session.session_id}`);
+      open.addEventListener("click", () => openSession(session.session_id));
+      row.insertCell().append(open);
     }
     $("session-table").hidden = sessions.length === 0;
     $("listed").textContent = `${sessions.length} session${sessions.length === 1 ? "" : "s"} found.`;
+  } catch (error) {
+    failed(error);
+  }
+}
+
+function listProblems(list, problems) {
+  list.replaceChildren();
+  for (const problem of problems) {
+    const item = document.createElement("li");
+    item.textContent = `${problem.code}: ${problem.message}`;
+    list.append(item);
+  }
+}
+
+// The report is the bundle's own page: no script, shown in a sandboxed frame.
+async function openSession(sessionId) {
+  $("auditor-error").textContent = "";
+  try {
+    const evidence = await api("GET", `/v1/sessions/${encodeURIComponent(sessionId)}/evidence`);
+    const check = evidence.verification;
+    $("session-view-title").textContent = `Session ${sessionId}`;
+    $("session-verdict").textContent = check.ok
+      ? `Records verified: ${check.records_checked} records signed by key ${check.keyids.join(", ")}.`
+      : `Records do not verify: ${check.problems.length} problem(s) found.`;
+    listProblems($("session-problems"), check.problems);
+    $("session-report").title = `Report of session ${sessionId}`;
+    $("session-report").srcdoc = evidence.report_html;
+    $("session-report").hidden = !evidence.report_html;
+    $("session-view").hidden = false;
+    $("session-view-title").focus();
   } catch (error) {
     failed(error);
   }
@@ -93,13 +130,7 @@ async function verifyBundle(event) {
     $("verdict").textContent = report.ok
       ? `Verified: ${report.records_checked} records, ${report.sessions} session(s), signed by key ${report.keyids.join(", ")}.`
       : `Not valid evidence: ${report.problems.length} problem(s) found.`;
-    const list = $("problems");
-    list.replaceChildren();
-    for (const problem of report.problems) {
-      const item = document.createElement("li");
-      item.textContent = `${problem.code}: ${problem.message}`;
-      list.append(item);
-    }
+    listProblems($("problems"), report.problems);
   } catch (error) {
     failed(error);
   }

@@ -44,6 +44,14 @@ def test_an_auditor_lists_exports_and_verifies(page: Any, served: Served, tmp_pa
     page.get_by_role("button", name="List sessions").click()
     expect(page.locator("#session-table")).to_contain_text(session_id)
 
+    page.get_by_role("button", name=f"Open session {session_id}").click()
+    expect(page.locator("#session-view-title")).to_be_focused()
+    expect(page.locator("#session-verdict")).to_contain_text("Records verified:")
+    report = page.frame_locator("#session-report")
+    expect(report.locator("mark").first).to_have_text("completely safe")
+    expect(report.get_by_role("heading", name="Scores")).to_be_visible()
+    expect(report.get_by_role("heading", name="Verification")).to_be_visible()
+
     page.get_by_role("button", name="Export these sessions").click()
     download_link = page.locator("#exported a")
     expect(download_link).to_contain_text("Download proctor-audit-")

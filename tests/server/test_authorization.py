@@ -197,6 +197,10 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
         OWNER_AND_STAFF,
         call("GET", "/v1/sessions/{session_id}/events", params={"follow": "false"}),
     ),
+    ("GET", "/v1/sessions/{session_id}/evidence"): (
+        OWNER_AND_STAFF,
+        call("GET", "/v1/sessions/{session_id}/evidence"),
+    ),
     ("WS", "/v1/sessions/{session_id}/stream"): (
         OWNER,
         socket("/v1/sessions/{session_id}/stream"),
