@@ -85,10 +85,43 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield str(tmp_path / "audit.db")
 
 
+def _is_postgres(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def _named_connections(location: str, name: str) -> str:
+    """`location` with connections that PostgreSQL lists under `name` (application_name)."""
+    return f"{location}{'&' if '?' in location else '?'}application_name={name}"
+
+
+def wait_until_server_is_done_with(location: str, name: str, timeout: float = 30.0) -> None:
+    """Wait until PostgreSQL has ended every backend of the connections named `name`.
+
+    A writer killed just after sending COMMIT leaves the server finishing that transaction
+    on its own; reading the log before it has would see the records and the content of the
+    last batch in different states, a race of the test's reading, not of the store.
+    """
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(location, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
+            ).fetchone()
+            if row is not None and row[0] == 0:
+                return
+            assert time.monotonic() < deadline, f"backends of {name} still running"
+            time.sleep(0.02)
+
+
 def run_and_kill(location: str, key_file: Path, run: str, delay: float) -> WriterOutput:
-    """Start a writer, let it append for `delay` seconds after its first ack, SIGKILL it."""
+    """Start a writer, let it append for `delay` seconds after its first ack, SIGKILL it;
+    return once the database has finished with what the writer left in flight."""
+    name = f"proctor-crash-{os.getpid()}-{run}"
+    target = _named_connections(location, name) if _is_postgres(location) else location
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.audit._crash_writer", location, str(key_file), run],
+        [sys.executable, "-m", "tests.audit._crash_writer", target, str(key_file), run],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -110,6 +143,8 @@ def run_and_kill(location: str, key_file: Path, run: str, delay: float) -> Write
         process.stderr.close()
     assert started, f"writer {run} never acknowledged a record; stderr:\n{errors}"
     assert process.returncode == -signal.SIGKILL
+    if _is_postgres(location):
+        wait_until_server_is_done_with(location, name)
     return output
 
 
