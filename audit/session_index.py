@@ -40,6 +40,26 @@ class IndexedSession:
     ended_at: str | None  # time of session.ended; None while running
     end_reason: str | None
     records: int  # audit records of the session so far
+    score: float | None = None  # the scorecard's score, once computed
+    passed: bool | None = None
+
+
+@dataclass(slots=True)
+class IndexedFinding:
+    """A flag raised in a session: which rule, how severe, when, and whether it was
+    withdrawn (a flag raised on a partial transcript that the final text did not bear out).
+    `quote` is as recorded: the matched words, or a sealed reference to them
+    (`audit.content`) that a reader with the content store can turn back into words."""
+
+    session_id: str
+    finding_id: str
+    rule_id: str
+    severity: str
+    raised_at: str  # RFC 3339 UTC time of the first flag.raised record
+    seq: int  # that record's log seq
+    quote: object = None
+    detail: str | None = None
+    retracted: bool = False
 
 
 @dataclass
@@ -52,16 +72,30 @@ class SessionIndex:
 
     head: int = 0
     sessions: dict[str, IndexedSession] = field(default_factory=dict)
+    findings: dict[tuple[str, str], IndexedFinding] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refresh(self, store: RecordStore) -> tuple[int, list[IndexedSession]]:
         """Read the records appended since the last call; the head and (copies of) every
         session, in the order first seen."""
         with self.lock:
-            for record in store.records(self.head + 1):
-                self._add(record.session_id, record.line, record.recorded_at)
-                self.head = record.seq
+            self._read_new(store)
             return self.head, [dataclasses.replace(s) for s in self.sessions.values()]
+
+    def flags(self, store: RecordStore) -> tuple[list[IndexedSession], list[IndexedFinding]]:
+        """(Copies of) every session and every flag raised in them, in log order: what rule
+        analytics and trends are computed from."""
+        with self.lock:
+            self._read_new(store)
+            return (
+                [dataclasses.replace(s) for s in self.sessions.values()],
+                [dataclasses.replace(f) for f in self.findings.values()],
+            )
+
+    def _read_new(self, store: RecordStore) -> None:
+        for record in store.records(self.head + 1):
+            self._add(record.session_id, record.line, record.recorded_at, record.seq)
+            self.head = record.seq
 
     def matching(
         self, store: RecordStore, chosen: SessionFilter
@@ -72,7 +106,7 @@ class SessionIndex:
         found = [session for session in sessions if chosen.matches(session)]
         return head, sorted(found, key=lambda session: (session.started_at, session.session_id))
 
-    def _add(self, session_id: str, line: bytes, recorded_at: str) -> None:
+    def _add(self, session_id: str, line: bytes, recorded_at: str, seq: int) -> None:
         payload = stored_payload(line)
         event: dict[str, Any] = payload.get("event") or {}
         known = self.sessions.get(session_id)
@@ -101,3 +135,38 @@ class SessionIndex:
             reason = event.get("reason")
             known.ended_at = recorded_at
             known.end_reason = reason if isinstance(reason, str) else None
+        elif kind == "score.computed":
+            scorecard = event.get("scorecard") or {}
+            score, passed = scorecard.get("score"), scorecard.get("passed")
+            known.score = float(score) if isinstance(score, int | float) else None
+            known.passed = passed if isinstance(passed, bool) else None
+        elif kind == "flag.raised":
+            self._add_flag(session_id, event.get("finding"), recorded_at, seq)
+        elif kind == "flag.retracted":
+            withdrawn = self.findings.get((session_id, str(event.get("finding_id"))))
+            if withdrawn is not None:
+                withdrawn.retracted = True
+
+    def _add_flag(self, session_id: str, finding: object, recorded_at: str, seq: int) -> None:
+        """Index a raised flag; raising it again (the final text bearing out a partial's
+        flag) keeps the first time and clears a retraction."""
+        if not isinstance(finding, dict):
+            return
+        finding_id, rule_id = finding.get("finding_id"), finding.get("rule_id")
+        if not isinstance(finding_id, str) or not isinstance(rule_id, str):
+            return
+        known = self.findings.get((session_id, finding_id))
+        if known is not None:
+            known.retracted = False
+            return
+        severity, detail = finding.get("severity"), finding.get("detail")
+        self.findings[(session_id, finding_id)] = IndexedFinding(
+            session_id=session_id,
+            finding_id=finding_id,
+            rule_id=rule_id,
+            severity=severity if isinstance(severity, str) else "unknown",
+            raised_at=recorded_at,
+            seq=seq,
+            quote=finding.get("quote"),
+            detail=detail if isinstance(detail, str) else None,
+        )

@@ -81,12 +81,31 @@ def add_key_arguments(parser: argparse.ArgumentParser) -> None:
     create = commands.add_parser("create", help="issue an API key (shown once)")
     create.add_argument("--role", required=True, choices=[role.value for role in Role])
     create.add_argument("--subject", required=True, help="pseudonymous learner or staff id")
+    create.add_argument(
+        "--team", help="the learner's team, for trends per team (moves them from any other)"
+    )
     revoke = commands.add_parser("revoke", help="revoke an API key by its id")
     revoke.add_argument("key_id")
     commands.add_parser(
         "rotate-audit-key",
         help="replace the audit signing key; its public key is kept so old records verify",
     )
+
+
+def _assign_team(config: ServerConfig, role: Role, learner: str, team: str) -> str | None:
+    """Put a learner in a team before their key is issued; the reason it cannot, if not."""
+    from server.teams import TeamDirectory
+
+    if role is not Role.learner:
+        return "--team is for learners: trends are per team of learners"
+    directory = TeamDirectory.open(config.service_location)
+    try:
+        directory.assign(learner, team)
+    except ValueError as error:
+        return str(error)
+    finally:
+        directory.close()
+    return None
 
 
 def run_keys(args: argparse.Namespace) -> int:
@@ -105,6 +124,11 @@ def run_keys(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.keys_command == "create":
+            if args.team is not None:
+                refused = _assign_team(config, Role(args.role), args.subject, args.team)
+                if refused:
+                    print(f"error: {refused}", file=sys.stderr)
+                    return 2
             principal, key = store.create(Role(args.role), args.subject)
             print(key)
             print(

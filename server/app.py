@@ -17,6 +17,7 @@ from server.config import ServerConfig
 from server.errors import install_error_handlers
 from server.live import LiveSessions
 from server.routes import (
+    analytics,
     audit,
     audit_verify,
     knowledge,
@@ -104,6 +105,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(policies.router)
     app.include_router(knowledge.router)
     app.include_router(audit.router)
+    app.include_router(analytics.router)
     app.include_router(audit_verify.router)
     app.include_router(session_evidence.router)
     app.include_router(scenarios.router)

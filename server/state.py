@@ -1,4 +1,5 @@
-"""What one running service holds: configuration, API keys, the audit log and its key."""
+"""What one running service holds: configuration, API keys, the audit log and its key, and
+the officers' own records (policies, verdicts on flags, teams)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from audit.stores import AnyRecordStore
 from audit.writer_process import AuditWriterProcess
 from server.auth import ApiKeyStore
 from server.config import ServerConfig
+from server.finding_reviews import FindingReviewStore
 from server.live import LiveSessions
 from server.policy_registry import PolicyRegistry
+from server.teams import TeamDirectory
 
 
 @dataclass
@@ -23,6 +26,8 @@ class ServiceState:
     audit_log: AuditAppender
     policies: PolicyRegistry
     live: LiveSessions
+    reviews: FindingReviewStore
+    teams: TeamDirectory
 
     @classmethod
     def open(cls, config: ServerConfig) -> ServiceState:
@@ -36,6 +41,8 @@ class ServiceState:
             appender,
             PolicyRegistry.open(config.service_location),
             LiveSessions.for_config(config),
+            FindingReviewStore.open(config.service_location),
+            TeamDirectory.open(config.service_location),
         )
         if isinstance(appender, AuditWriterProcess):
             appender.wait_ready()
@@ -52,6 +59,8 @@ class ServiceState:
         self.live.close()  # records running sessions as abandoned while the store is open
         self.keys.close()
         self.policies.close()
+        self.reviews.close()
+        self.teams.close()
         if isinstance(self.audit_log, AuditWriterProcess):
             self.audit_log.close()
         self.audit_store.close()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from audit import (
+    AuditLog,
     SessionFilter,
     SessionIndex,
     SigningKey,
@@ -101,3 +102,39 @@ def test_filter_times_are_utc_and_the_manifest_records_only_what_was_given() -> 
     assert not SessionFilter(session_ids=frozenset()).is_empty()
     far = SessionFilter(since=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))))
     assert far.since == datetime.min.replace(tzinfo=UTC)
+
+
+def test_index_keeps_flags_with_their_rule_and_withdrawals_and_the_score(tmp_path: Path) -> None:
+    """A flag raised on a partial transcript that the final text does not bear out is
+    withdrawn; flags the final text raises stay; the scorecard's score is kept."""
+    from engine import FinalUtterance, PartialUtterance, Session
+    from engine.recording import AuditRecorder
+    from evaluators import compile_policy
+    from policies import parse_policy
+    from tests.audit.sessions import POLICY
+
+    key = SigningKey.generate()
+    index = SessionIndex()
+    with SQLiteRecordStore(tmp_path / "audit.sqlite3") as store:
+        session = Session(
+            compile_policy(parse_policy(POLICY)),
+            learner="L-1",
+            session_id="s1",
+            recorder=AuditRecorder(AuditLog(store, key)),
+        )
+        session.start()
+        session.ingest(PartialUtterance(utterance_id="u1", revision=1, text="It is risk-free and"))
+        session.ingest(FinalUtterance(utterance_id="u1", text="It is not without risk."))
+        session.ingest(FinalUtterance(utterance_id="u2", text="Guaranteed returns, honestly."))
+        session.end()
+        sessions, flags = index.flags(store)
+    (only,) = sessions
+    assert only.score is not None and 0 <= only.score <= 1 and only.passed is False
+    by_rule: dict[str, list[bool]] = {}
+    for flag in flags:
+        assert flag.session_id == "s1" and flag.raised_at.endswith("Z") and flag.seq >= 1
+        by_rule.setdefault(flag.rule_id, []).append(flag.retracted)
+    assert sorted(by_rule["no-guarantees"]) == [False, True]  # u1's partial flag withdrawn
+    assert by_rule["no-absolutes"] == [False]
+    kept = [f for f in flags if not f.retracted and f.rule_id == "no-guarantees"]
+    assert kept[0].severity == "critical" and kept[0].quote is not None

@@ -33,6 +33,24 @@ def test_keys_create_prints_the_key_once_and_revoke_disables_it(
     assert "no active key" in capsys.readouterr().err
 
 
+def test_keys_create_puts_a_learner_in_a_team_and_refuses_a_team_for_staff(
+    proctor_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from server.teams import TeamDirectory
+
+    args = ["keys", "create", "--role", "learner", "--subject", "L-1", "--team", "north"]
+    assert main(args) == 0
+    assert main([*args[:-1], "south"]) == 0  # a second key moves the learner
+    capsys.readouterr()
+    assert main(["keys", "create", "--role", "officer", "--subject", "o-1", "--team", "x"]) == 2
+    assert "--team is for learners" in capsys.readouterr().err
+    assert main(["keys", "create", "--role", "learner", "--subject", "L-2", "--team", " "]) == 2
+    assert "team name must not be empty" in capsys.readouterr().err
+    directory = TeamDirectory(proctor_home / "service.sqlite3")
+    assert directory.teams() == {"L-1": "south"}
+    directory.close()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -73,6 +73,7 @@ AUDITOR = Expect(UNAUTHENTICATED, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)
 LEARNERS = Expect(UNAUTHENTICATED, FORBIDDEN, OK, OK, FORBIDDEN)
 OWNER_AND_STAFF = Expect(UNAUTHENTICATED, OK, OK, FORBIDDEN, OK)
 OWNER = Expect(UNAUTHENTICATED, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN)
+STAFF = Expect(UNAUTHENTICATED, OK, FORBIDDEN, FORBIDDEN, OK)
 
 
 @dataclass
@@ -204,6 +205,18 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
     ("WS", "/v1/sessions/{session_id}/stream"): (
         OWNER,
         socket("/v1/sessions/{session_id}/stream"),
+    ),
+    # analytics: staff read rule analytics, past flags and trends; only an officer judges a flag
+    ("GET", "/v1/analytics/rules"): (STAFF, call("GET", "/v1/analytics/rules")),
+    ("GET", "/v1/analytics/flags"): (STAFF, call("GET", "/v1/analytics/flags")),
+    ("GET", "/v1/analytics/trends"): (STAFF, call("GET", "/v1/analytics/trends")),
+    ("POST", "/v1/flag-reviews"): (
+        OFFICER,
+        call(
+            "POST",
+            "/v1/flag-reviews",
+            json={"session_id": "{session_id}", "finding_id": "f", "verdict": "confirmed"},
+        ),
     ),
     # audit: only an auditor exports
     ("POST", "/v1/audit/exports"): (AUDITOR, call("POST", "/v1/audit/exports", json={})),
