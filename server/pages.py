@@ -12,7 +12,12 @@ from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = {"/": "learner.html", "/officer": "officer.html", "/auditor": "auditor.html"}
+PAGES = {
+    "/": "learner.html",
+    "/officer": "officer.html",
+    "/auditor": "auditor.html",
+    "/analytics": "analytics.html",
+}
 
 router = APIRouter(include_in_schema=False)
 

@@ -23,6 +23,7 @@ from policies import pack_path
 from server.auth import ApiKeyStore, Role
 from server.config import ServerConfig
 from server.policy_registry import PolicyRegistry
+from server.teams import TeamDirectory
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -51,6 +52,9 @@ def _prepared_home(root: Path) -> dict[str, str]:
     store = ApiKeyStore(config.service_db)
     keys = {role.value: store.create(role, f"{role.value}-1")[1] for role in Role}
     store.close()
+    teams = TeamDirectory(config.service_db)
+    teams.assign("learner-1", "north")
+    teams.close()
     return keys
 
 

@@ -50,7 +50,7 @@ UNNAMED_BUTTONS = """
 """
 
 
-@pytest.mark.parametrize("path", ["/", "/officer", "/auditor"])
+@pytest.mark.parametrize("path", ["/", "/officer", "/auditor", "/analytics"])
 def test_controls_are_labelled_reachable_by_keyboard_and_readable(
     page: Any, served: Served, path: str
 ) -> None:

@@ -133,6 +133,7 @@ ROWS: dict[tuple[str, str], tuple[Expect, Probe]] = {
     ("GET", "/"): (PUBLIC, call("GET", "/")),
     ("GET", "/officer"): (PUBLIC, call("GET", "/officer")),
     ("GET", "/auditor"): (PUBLIC, call("GET", "/auditor")),
+    ("GET", "/analytics"): (PUBLIC, call("GET", "/analytics")),
     ("GET", "/static/{file}"): (PUBLIC, call("GET", "/static/learner.js")),
     ("GET", "/.well-known/proctor/audit-keys"): (
         PUBLIC,
