@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.load_sessions
 	$(BIN)/python -m bench.loop_cost
 	$(BIN)/python -m bench.writer_round_trip
+	$(BIN)/python -m bench.page_reads
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
