@@ -122,18 +122,8 @@ def rule_analytics(
 ) -> list[RuleRow]:
     """One row per rule that raised a flag in the matching sessions, most fired first."""
     _, findings = _chosen(request, state, query)
-    return [
-        RuleRow(
-            rule_id=row.rule_id,
-            fired=row.fired,
-            sessions=row.sessions,
-            withdrawn=row.withdrawn,
-            reviewed=row.reviewed,
-            false_positives=row.false_positives,
-            false_positive_rate=row.false_positive_rate,
-        )
-        for row in rule_stats(findings, state.reviews.verdicts())
-    ]
+    rows = rule_stats(findings, state.reviews.verdicts())
+    return [RuleRow.model_validate(row, from_attributes=True) for row in rows]
 
 
 @router.get(
