@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import json
 import os
 import shutil
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +54,7 @@ from audit.manifest import (
 )
 from audit.merkle import leaf_hash
 from audit.merkle_index import MerkleIndex
-from audit.store import RecordStore
+from audit.store import RecordStore, StoredRecord
 from audit.timefmt import format_timestamp, utc_now
 
 
@@ -81,12 +82,21 @@ def export_bundle(
     clock: Callable[[], datetime] | None = None,
     sessions: Collection[str] | None = None,
     filters: Mapping[str, str | int] | None = None,
+    log_tree: MerkleIndex | None = None,
 ) -> BundleSummary:
     """Write records `first_seq`..`last_seq` (default: to the current head) as a bundle.
 
     With `sessions`, only those sessions' records are written, each session's whole chain
     (so `first_seq` must be 1), and the manifest declares the selection and the `filters`
     that chose it. Every named session must have at least one record.
+
+    `log_tree`, for an export of `sessions`: the leaves of the log's records 1..`last_seq`,
+    kept by a caller that exports often (`audit.log_tree.LogTreeCache`). The sessions' records
+    are then read by session instead of by scanning the whole log, so the cost follows the
+    sessions' length, not the log's; their rows are held in memory, so this suits a few
+    sessions. The log is then not re-hashed against its checkpoints here: a record altered
+    after it was hashed into `log_tree` is caught by the verifier, whose inclusion proof for
+    it fails. The tree may grow (to the checkpoint that anchors the proofs).
 
     `key` signs the manifest. Records are usually signed by the same key; records signed by
     earlier keys (after a rotation) need those public keys in `record_keys`, else the export
@@ -98,7 +108,16 @@ def export_bundle(
     try:
         selection = None if sessions is None else _Selection(frozenset(sessions), filters or {})
         return _export(
-            store, key, out_dir, origin, first_seq, last_seq, record_keys, clock, selection
+            store,
+            key,
+            out_dir,
+            origin,
+            first_seq,
+            last_seq,
+            record_keys,
+            clock,
+            selection,
+            log_tree,
         )
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -126,6 +145,7 @@ def _export(
     record_keys: Iterable[PublicKey],
     clock: Callable[[], datetime] | None,
     selection: _Selection | None,
+    log_tree: MerkleIndex | None,
 ) -> BundleSummary:
     if not origin:
         raise BundleError("origin must name the log the bundle comes from")
@@ -136,6 +156,11 @@ def _export(
         raise BundleError("an export of chosen sessions holds whole chains: first_seq must be 1")
     if selection is not None and not selection.sessions:
         raise BundleError("no sessions were chosen for the export")
+    if log_tree is not None and (selection is None or log_tree.size != upper):
+        raise BundleError(
+            "a kept log tree serves exports of chosen sessions and must hold exactly the "
+            f"records up to seq {upper} (it holds {log_tree.size})"
+        )
     available = {k.keyid: k for k in record_keys}
     available[key.public_key.keyid] = key.public_key
 
@@ -146,20 +171,23 @@ def _export(
     signer_ids: set[str] = {key.public_key.keyid}
     expected = first_seq
     chosen: list[int] = []  # the seqs written
-    tree = MerkleIndex() if first_seq == 1 else None  # every record read, for the proofs
+    tree = log_tree
+    if tree is None and first_seq == 1:
+        tree = MerkleIndex()  # every record read, for the proofs
     low: int | None = None  # the first and last seq written
     high = upper
     content = ContentExport()  # the sealed text the exported records refer to
     fd = os.open(records_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        for record in store.records(first_seq, upper):
-            if record.seq != expected:
-                raise BundleError(f"store returned seq {record.seq} where {expected} was due")
-            expected += 1
-            if tree is not None:
-                tree.append(leaf_hash(record.line))
-            if selection is not None and record.session_id not in selection.sessions:
-                continue
+        for record in _read(store, first_seq, upper, selection, log_tree):
+            if log_tree is None:
+                if record.seq != expected:
+                    raise BundleError(f"store returned seq {record.seq} where {expected} was due")
+                expected += 1
+                if tree is not None:
+                    tree.append(leaf_hash(record.line))
+                if selection is not None and record.session_id not in selection.sessions:
+                    continue
             low = record.seq if low is None else low
             high = record.seq
             for keyid in _signer_ids(record.line, record.seq):
@@ -178,7 +206,7 @@ def _export(
         os.fsync(fd)
     finally:
         os.close(fd)
-    if expected != upper + 1:
+    if log_tree is None and expected != upper + 1:
         raise BundleError(f"store ended at seq {expected - 1}, expected {upper}")
     if selection is not None:
         absent = sorted(selection.sessions - sessions.keys())
@@ -278,6 +306,25 @@ def zip_bundle(bundle: Path, archive: Path) -> Path:
         partial.unlink(missing_ok=True)
         raise BundleError(f"cannot write {archive}: {exc}") from exc
     return archive
+
+
+def _read(
+    store: RecordStore,
+    first_seq: int,
+    upper: int,
+    selection: _Selection | None,
+    log_tree: MerkleIndex | None,
+) -> Iterator[StoredRecord]:
+    """The records to go through: the whole range, or with a kept log tree only the chosen
+    sessions' chains, merged into log order."""
+    if log_tree is None or selection is None:
+        return store.records(first_seq, upper)
+    chains = [store.session_records(session, upper) for session in sorted(selection.sessions)]
+    for chain in chains:
+        if [record.session_seq for record in chain] != list(range(len(chain))):
+            session = chain[0].session_id
+            raise BundleError(f"the store's chain of session {session!r} has a gap")
+    return heapq.merge(*chains, key=lambda record: record.seq)
 
 
 def _signer_ids(line: bytes, seq: int) -> list[str]:

@@ -120,6 +120,11 @@ class RecordStore(Protocol):
         """Committed records with first_seq <= seq <= last_seq (default: to the head), by seq."""
         ...
 
+    def session_records(self, session_id: str, last_seq: int) -> list[StoredRecord]:
+        """The committed records of `session_id` with seq <= last_seq, by seq: one session's
+        chain read by the session index, not by scanning the log."""
+        ...
+
     def session_ids(self) -> list[str]:
         """Every session id with at least one record, sorted."""
         ...

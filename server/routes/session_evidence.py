@@ -5,7 +5,9 @@ evidence does not: the session's complete record chain is exported as a signed b
 offline verifier (`audit.verify_bundle`) checks that bundle against this service's keys, and
 the bundle's own report page (transcript with flags on the exact words, findings with their
 citations and knowledge-base passages, scores with evidence) is returned with the verdict.
-Nothing is kept: the bundle lives in a temporary folder for the length of the request.
+The bundle lives in a temporary folder for the length of the request; what is kept is the
+log's Merkle tree (`audit.log_tree`), so that opening a session reads that session's records
+and the records appended since the last opening, not the whole log.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pydantic import BaseModel, Field
 from audit import BundleError, KeyFileError, export_bundle, verify_bundle
 from audit.bundle_views import REPORT_DIR
 from audit.keyring import load_retired_keys
+from audit.log_tree import LogTreeCache
 from audit.xapi_files import session_file_stem
 from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody
@@ -65,7 +68,7 @@ def session_evidence(
 ) -> SessionEvidence:
     """Officers and auditors may open any session, a learner only their own. A session
     still running is shown as far as it has been recorded."""
-    head, sessions = session_index(request).refresh(state.audit_store)
+    _, sessions = session_index(request).refresh(state.audit_store)
     found = next((s for s in sessions if s.session_id == session_id), None)
     if found is None:
         raise ApiError(404, "not_found", f"no session {session_id!r}")
@@ -75,16 +78,18 @@ def session_evidence(
     with tempfile.TemporaryDirectory(prefix="proctor-evidence-") as folder:
         bundle = Path(folder) / "bundle"
         try:
-            export_bundle(
-                state.audit_store,
-                state.audit_log.key,
-                bundle,
-                AUDIT_ORIGIN,
-                last_seq=head,
-                record_keys=load_retired_keys(state.config.retired_keys_dir),
-                sessions=[session_id],
-                filters={"session": session_id},
-            )
+            with _log_tree(request).up_to_date(state.audit_store) as tree:
+                export_bundle(
+                    state.audit_store,
+                    state.audit_log.key,
+                    bundle,
+                    AUDIT_ORIGIN,
+                    last_seq=tree.size,
+                    record_keys=load_retired_keys(state.config.retired_keys_dir),
+                    sessions=[session_id],
+                    filters={"session": session_id},
+                    log_tree=tree,
+                )
         except KeyFileError as error:
             raise ApiError(500, "keys_unavailable", str(error)) from None
         except BundleError as error:
@@ -102,6 +107,16 @@ def session_evidence(
         verification=Verification.of(report),
         report_html=report_html,
     )
+
+
+def _log_tree(request: Request) -> LogTreeCache:
+    """The app's copy of the log's Merkle tree, made on first use."""
+    app_state = request.app.state
+    cache = getattr(app_state, "log_tree", None)
+    if cache is None:
+        cache = app_state.log_tree = LogTreeCache()
+    assert isinstance(cache, LogTreeCache)
+    return cache
 
 
 def _refused(reason: str) -> Verification:
