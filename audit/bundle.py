@@ -44,6 +44,7 @@ from audit.content_bundle import ContentExport
 from audit.errors import AuditError, BundleError
 from audit.fsutil import fsync_dir, write_all, write_new_file
 from audit.keys import PublicKey, SigningKey
+from audit.log_tree import KeptTree
 from audit.manifest import (
     BUNDLE_FORMAT,
     KEYS_DIR,
@@ -82,7 +83,7 @@ def export_bundle(
     clock: Callable[[], datetime] | None = None,
     sessions: Collection[str] | None = None,
     filters: Mapping[str, str | int] | None = None,
-    log_tree: MerkleIndex | None = None,
+    log_tree: KeptTree | None = None,
 ) -> BundleSummary:
     """Write records `first_seq`..`last_seq` (default: to the current head) as a bundle.
 
@@ -145,7 +146,7 @@ def _export(
     record_keys: Iterable[PublicKey],
     clock: Callable[[], datetime] | None,
     selection: _Selection | None,
-    log_tree: MerkleIndex | None,
+    log_tree: KeptTree | None,
 ) -> BundleSummary:
     if not origin:
         raise BundleError("origin must name the log the bundle comes from")
@@ -156,10 +157,10 @@ def _export(
         raise BundleError("an export of chosen sessions holds whole chains: first_seq must be 1")
     if selection is not None and not selection.sessions:
         raise BundleError("no sessions were chosen for the export")
-    if log_tree is not None and (selection is None or log_tree.size != upper):
+    if log_tree is not None and (selection is None or log_tree.index.size != upper):
         raise BundleError(
             "a kept log tree serves exports of chosen sessions and must hold exactly the "
-            f"records up to seq {upper} (it holds {log_tree.size})"
+            f"records up to seq {upper} (it holds {log_tree.index.size})"
         )
     available = {k.keyid: k for k in record_keys}
     available[key.public_key.keyid] = key.public_key
@@ -171,7 +172,7 @@ def _export(
     signer_ids: set[str] = {key.public_key.keyid}
     expected = first_seq
     chosen: list[int] = []  # the seqs written
-    tree = log_tree
+    tree = None if log_tree is None else log_tree.index
     if tree is None and first_seq == 1:
         tree = MerkleIndex()  # every record read, for the proofs
     low: int | None = None  # the first and last seq written
@@ -238,7 +239,10 @@ def _export(
         exported=chosen if partial_export else None,
         keys=available,
         index=tree,
+        matched_size=0 if log_tree is None else log_tree.matched_size,
     )
+    if log_tree is not None:
+        log_tree.matched_size = evidence.anchor_size
     files.update(evidence.files)
     signer_ids |= evidence.signers
 
@@ -313,7 +317,7 @@ def _read(
     first_seq: int,
     upper: int,
     selection: _Selection | None,
-    log_tree: MerkleIndex | None,
+    log_tree: KeptTree | None,
 ) -> Iterator[StoredRecord]:
     """The records to go through: the whole range, or with a kept log tree only the chosen
     sessions' chains, merged into log order."""

@@ -87,6 +87,7 @@ class LogEvidence:
     files: dict[str, str] = field(default_factory=dict)
     signers: set[str] = field(default_factory=set)  # key ids whose JSON keys go in keys/
     vkeys: dict[str, str] = field(default_factory=dict)  # key id -> verifier key line
+    anchor_size: int = 0  # the checkpoint the proofs lead to; the log matched every one up to it
 
 
 def write_log_evidence(
@@ -100,17 +101,20 @@ def write_log_evidence(
     exported: Sequence[int] | None,
     keys: Mapping[str, PublicKey],
     index: MerkleIndex | None = None,
+    matched_size: int = 0,
 ) -> LogEvidence:
     """Write checkpoints, proofs and verifier keys for an export of records up to
     `last_seq`; `exported` lists the seqs written when the bundle is not the whole log
     from seq 1 (those get inclusion proofs). `index` may hold the leaves of the first
     records already (the exporter read them anyway); the rest are read from the store.
+    Every stored checkpoint is compared with the leaves, except those of at most
+    `matched_size`, which a caller keeping `index` has already compared with these leaves.
     Raises `BundleError`."""
     stored, fresh_needed = _stored_heads(store, key, origin, last_seq)
     anchor_size = min((h.size for h in stored if h.size >= last_seq), default=last_seq)
     index = _index(store, anchor_size, index if index is not None else MerkleIndex())
     for head in stored:
-        if head.size <= anchor_size and index.root(head.size) != head.root:
+        if matched_size < head.size <= anchor_size and index.root(head.size) != head.root:
             raise BundleError(
                 f"the log's records no longer match its checkpoint of size {head.size} "
                 f"({origin!r}): the stored log was altered; refusing to export it"
@@ -130,7 +134,7 @@ def write_log_evidence(
         note = sign_checkpoint(checkpoint, _signer(key, origin))
         heads.append(_Head(last_seq, checkpoint.root, note))
     anchor = heads[-1]
-    evidence = LogEvidence()
+    evidence = LogEvidence(anchor_size=anchor_size)
     evidence.vkeys[key.public_key.keyid] = _signer(key, origin).verifier.vkey
     verifiers = _verifiers(keys, origin)
     writer = _Writer(out_dir, evidence.files)

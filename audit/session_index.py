@@ -82,6 +82,13 @@ class SessionIndex:
             self._read_new(store)
             return self.head, [dataclasses.replace(s) for s in self.sessions.values()]
 
+    def session(self, store: RecordStore, session_id: str) -> IndexedSession | None:
+        """(A copy of) one session as the log says it is now; None if it has no record."""
+        with self.lock:
+            self._read_new(store)
+            found = self.sessions.get(session_id)
+            return None if found is None else dataclasses.replace(found)
+
     def flags(self, store: RecordStore) -> tuple[list[IndexedSession], list[IndexedFinding]]:
         """(Copies of) every session and every flag raised in them, in log order: what rule
         analytics and trends are computed from."""

@@ -68,8 +68,7 @@ def session_evidence(
 ) -> SessionEvidence:
     """Officers and auditors may open any session, a learner only their own. A session
     still running is shown as far as it has been recorded."""
-    _, sessions = session_index(request).refresh(state.audit_store)
-    found = next((s for s in sessions if s.session_id == session_id), None)
+    found = session_index(request).session(state.audit_store, session_id)
     if found is None:
         raise ApiError(404, "not_found", f"no session {session_id!r}")
     if principal.role is Role.learner and found.learner != principal.subject:
@@ -84,7 +83,7 @@ def session_evidence(
                     state.audit_log.key,
                     bundle,
                     AUDIT_ORIGIN,
-                    last_seq=tree.size,
+                    last_seq=tree.index.size,
                     record_keys=load_retired_keys(state.config.retired_keys_dir),
                     sessions=[session_id],
                     filters={"session": session_id},

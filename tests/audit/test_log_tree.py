@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit import AuditLog, BundleError, SigningKey, export_bundle, verify_bundle
-from audit.log_tree import LogTreeCache
-from audit.merkle_index import MerkleIndex
+from audit.log_tree import KeptTree, LogTreeCache
 from tests.audit.helpers import POLICY, event
 from tests.audit.test_tlog_verify import (
     ORIGIN,
@@ -37,7 +36,7 @@ def _files(bundle: Path) -> dict[str, bytes]:
 
 
 def _export(log: Log, name: str, sessions: list[str], cache: LogTreeCache | None) -> Path:
-    def write(tree: MerkleIndex | None, last_seq: int | None) -> Path:
+    def write(tree: KeptTree | None, last_seq: int | None) -> Path:
         return export_bundle(
             log.store,
             log.key,
@@ -52,7 +51,7 @@ def _export(log: Log, name: str, sessions: list[str], cache: LogTreeCache | None
     if cache is None:
         return write(None, None)
     with cache.up_to_date(log.store) as tree:
-        return write(tree, tree.size)
+        return write(tree, tree.index.size)
 
 
 @examples
@@ -103,7 +102,7 @@ def test_a_kept_tree_must_match_the_range_and_serve_chosen_sessions(
     workdir: Path, key: SigningKey
 ) -> None:
     log = build(workdir / "log", key, [(0, 2, True), (1, 1, False)])
-    behind = MerkleIndex()
+    behind = KeptTree()
     with pytest.raises(BundleError, match="must hold exactly the records up to seq"):
         export_bundle(
             log.store, key, log.folder / "a", ORIGIN, sessions=["session-0"], log_tree=behind
@@ -115,3 +114,18 @@ def test_a_kept_tree_must_match_the_range_and_serve_chosen_sessions(
     ):
         export_bundle(log.store, key, log.folder / "b", ORIGIN, log_tree=tree)
     assert not any((log.folder / "a").iterdir()) and not any((log.folder / "b").iterdir())
+
+
+def test_a_log_altered_before_its_tree_is_kept_is_refused_as_before(
+    workdir: Path, key: SigningKey
+) -> None:
+    import sqlite3
+
+    log = build(workdir / "log", key, [(0, 2, True), (1, 2, True)])
+    database = sqlite3.connect(log.store.path, isolation_level=None)
+    database.execute("DROP TRIGGER records_no_update")
+    line = database.execute("SELECT line FROM records WHERE seq = 2").fetchone()[0]
+    database.execute("UPDATE records SET line = ? WHERE seq = 2", (bytes(line) + b" ",))
+    database.close()
+    with pytest.raises(BundleError, match="no longer match its checkpoint"):
+        _export(log, "kept", ["session-1"], LogTreeCache())

@@ -138,3 +138,19 @@ def test_index_keeps_flags_with_their_rule_and_withdrawals_and_the_score(tmp_pat
     assert by_rule["no-absolutes"] == [False]
     kept = [f for f in flags if not f.retracted and f.rule_id == "no-guarantees"]
     assert kept[0].severity == "critical" and kept[0].quote is not None
+
+
+def test_one_session_is_looked_up_after_the_records_appended_since(tmp_path: Path) -> None:
+    key = SigningKey.generate()
+    index = SessionIndex()
+    with SQLiteRecordStore(tmp_path / "audit.sqlite3") as store:
+        record_session(store, key, [(Speaker.learner, GOOD)], session_id="s1", end=None)
+        running = index.session(store, "s1")
+        assert running is not None and running.ended_at is None
+        running.records = 0  # a copy: the index keeps its own
+        record_session(store, key, [(Speaker.learner, BREACH)], session_id="s2")
+        ended = index.session(store, "s2")
+        assert ended is not None and ended.end_reason == "completed"
+        again = index.session(store, "s1")
+        assert again is not None and again.records > 0
+        assert index.session(store, "s3") is None
