@@ -1,8 +1,9 @@
 """How long the auditor's and officer's page reads take on a log of many past sessions.
 
 Opening a session (`GET /v1/sessions/{id}/evidence`) exports that session's chain as a signed
-bundle and runs the offline verifier on it; rule analytics, past flags and trends are read
-from the session index over the whole log. The peer, measured in the same run on the same
+bundle and runs the offline verifier on it (with the log's Merkle tree kept between openings,
+`audit.log_tree`); rule analytics, past flags and trends are read from the session index over
+the whole log. The peer, measured in the same run on the same
 log, is the session list (`GET /v1/sessions`) the auditor's page has always made.
 
 Set-up: a service on a temporary home (SQLite, the embedded defaults); sessions are run
@@ -12,7 +13,7 @@ Requests go through the whole FastAPI stack with its test client (in process, no
 Each read is timed `--samples` times after one warm-up call (which also brings the index up
 to date: the index reads new records once, then only what was appended since).
 
-Run: `python -m bench.page_reads` (about 2 minutes); writes `bench/results/page_reads.{json,md}`.
+Run: `python -m bench.page_reads` (about 4 minutes); writes `bench/results/page_reads.{json,md}`.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def _markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sessions", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[500, 2000, 10000])
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
