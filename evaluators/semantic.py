@@ -101,8 +101,8 @@ def settles_no_more_than(previous: str, text: str) -> bool:
     `settled_clauses(text)` is `settled_clauses(previous)`: a caller that follows a growing
     partial transcript skips cutting it into clauses again for most words (that was a
     twelfth of a server's event-loop time per partial). False whenever unsure."""
-    if not text.startswith(previous):
-        return False
+    if not text.startswith(previous) or previous.endswith("-"):
+        return False  # a revision, or a dash that the next space makes a boundary
     added = text[len(previous) :]
     return added[:1].isspace() and _MAY_CLOSE_A_CLAUSE.search(added) is None
 
