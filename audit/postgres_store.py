@@ -534,7 +534,7 @@ class PostgresRecordStore:
             )
             if not rows:
                 return
-            yield from map(_stored_record, rows)
+            yield from map(StoredRecord.from_row, rows)
             cursor_seq = int(rows[-1][0]) + 1
 
     def session_records(self, session_id: str, last_seq: int) -> list[StoredRecord]:
@@ -544,7 +544,7 @@ class PostgresRecordStore:
             "ORDER BY session_seq",
             (session_id, last_seq),
         )
-        return [_stored_record(row) for row in rows]
+        return [StoredRecord.from_row(row) for row in rows]
 
     def checkpoints(self, origin: str) -> list[StoredCheckpoint]:
         rows = self._fetch(
@@ -791,15 +791,3 @@ def _session_head(conn: _Connection, name: str, session_id: str) -> SessionHead 
     except psycopg.Error as exc:
         raise StoreError(f"cannot read session head of {name}: {exc}") from exc
     return None if row is None else SessionHead(session_seq=int(row[0]), digest=str(row[1]))
-
-
-def _stored_record(row: Sequence[Any]) -> StoredRecord:
-    """A row of the records table, selected as `_COLUMNS`."""
-    return StoredRecord(
-        seq=int(row[0]),
-        session_id=row[1],
-        session_seq=int(row[2]),
-        digest=row[3],
-        line=bytes(row[4]),
-        recorded_at=row[5],
-    )

@@ -373,7 +373,7 @@ class SQLiteRecordStore:
                     raise StoreError(f"cannot read records of {self._path}: {exc}") from exc
             if not rows:
                 return
-            yield from map(_stored_record, rows)
+            yield from map(StoredRecord.from_row, rows)
             cursor_seq = rows[-1][0] + 1
 
     def session_records(self, session_id: str, last_seq: int) -> list[StoredRecord]:
@@ -390,7 +390,7 @@ class SQLiteRecordStore:
                 )
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot read records of {self._path}: {exc}") from exc
-        return [_stored_record(row) for row in rows]
+        return [StoredRecord.from_row(row) for row in rows]
 
     def checkpoints(self, origin: str) -> list[StoredCheckpoint]:
         with self._lock:
@@ -610,15 +610,3 @@ def _session_head(conn: sqlite3.Connection, path: Path, session_id: str) -> Sess
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read session head of {path}: {exc}") from exc
     return None if row is None else SessionHead(session_seq=int(row[0]), digest=str(row[1]))
-
-
-def _stored_record(row: Sequence[Any]) -> StoredRecord:
-    """A row of the records table, selected as `_COLUMNS`."""
-    return StoredRecord(
-        seq=int(row[0]),
-        session_id=row[1],
-        session_seq=int(row[2]),
-        digest=row[3],
-        line=bytes(row[4]),
-        recorded_at=row[5],
-    )

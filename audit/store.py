@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from audit.outbox import OutboxMessage
@@ -43,6 +43,18 @@ class StoredRecord:
     digest: str  # record_digest(line)
     line: bytes
     recorded_at: str  # the record's RFC 3339 timestamp
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredRecord:
+        """A row selected as (seq, session_id, session_seq, digest, line, recorded_at)."""
+        return cls(
+            seq=int(row[0]),
+            session_id=row[1],
+            session_seq=int(row[2]),
+            digest=row[3],
+            line=bytes(row[4]),
+            recorded_at=row[5],
+        )
 
 
 @dataclass(frozen=True, slots=True)

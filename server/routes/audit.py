@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse
@@ -35,6 +36,7 @@ from server.security import require, service_state
 from server.state import ServiceState
 
 router = APIRouter(prefix="/v1", tags=["audit"])
+T = TypeVar("T")
 
 Reader = Annotated[Principal, Depends(require(Role.officer, Role.learner, Role.auditor))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
@@ -104,14 +106,18 @@ class SessionFilter(BaseModel):
         )
 
 
+def app_owned(request: Request, name: str, make: Callable[[], T]) -> T:
+    """The object the app keeps as `name` between requests, made by `make` on first use."""
+    app_state = request.app.state
+    if not hasattr(app_state, name):
+        setattr(app_state, name, make())
+    kept: T = getattr(app_state, name)
+    return kept
+
+
 def session_index(request: Request) -> SessionIndex:
     """The app's session index, made on first use."""
-    app_state = request.app.state
-    index = getattr(app_state, "session_index", None)
-    if index is None:
-        index = app_state.session_index = SessionIndex()
-    assert isinstance(index, SessionIndex)
-    return index
+    return app_owned(request, "session_index", SessionIndex)
 
 
 def _matching(

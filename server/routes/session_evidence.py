@@ -27,7 +27,7 @@ from audit.log_tree import LogTreeCache
 from audit.xapi_files import session_file_stem
 from server.auth import Principal, Role
 from server.errors import ApiError, ErrorBody
-from server.routes.audit import AUDIT_ORIGIN, AuditedSession, session_index
+from server.routes.audit import AUDIT_ORIGIN, AuditedSession, app_owned, session_index
 from server.routes.audit_verify import BundleProblem, Verification, service_keyids
 from server.security import require, service_state
 from server.state import ServiceState
@@ -110,12 +110,7 @@ def session_evidence(
 
 def _log_tree(request: Request) -> LogTreeCache:
     """The app's copy of the log's Merkle tree, made on first use."""
-    app_state = request.app.state
-    cache = getattr(app_state, "log_tree", None)
-    if cache is None:
-        cache = app_state.log_tree = LogTreeCache()
-    assert isinstance(cache, LogTreeCache)
-    return cache
+    return app_owned(request, "log_tree", LogTreeCache)
 
 
 def _refused(reason: str) -> Verification:
