@@ -89,6 +89,13 @@ class SessionIndex:
             found = self.sessions.get(session_id)
             return None if found is None else dataclasses.replace(found)
 
+    def flag(self, store: RecordStore, session_id: str, finding_id: str) -> IndexedFinding | None:
+        """(A copy of) one flag of a session; None if the log has no such flag."""
+        with self.lock:
+            self._read_new(store)
+            found = self.findings.get((session_id, finding_id))
+            return None if found is None else dataclasses.replace(found)
+
     def flags(self, store: RecordStore) -> tuple[list[IndexedSession], list[IndexedFinding]]:
         """(Copies of) every session and every flag raised in them, in log order: what rule
         analytics and trends are computed from."""

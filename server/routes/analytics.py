@@ -177,15 +177,7 @@ def review_flag(
     request: Request, principal: Officer, state: State, review: Annotated[ReviewIn, Body()]
 ) -> ReviewOut:
     """Confirm a flag or mark it a false positive; a later verdict replaces an earlier one."""
-    _, findings = session_index(request).flags(state.audit_store)
-    flag = next(
-        (
-            f
-            for f in findings
-            if f.session_id == review.session_id and f.finding_id == review.finding_id
-        ),
-        None,
-    )
+    flag = session_index(request).flag(state.audit_store, review.session_id, review.finding_id)
     if flag is None:
         raise ApiError(
             404, "not_found", f"no flag {review.finding_id!r} in session {review.session_id!r}"
